@@ -1,0 +1,119 @@
+#include "compat.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#ifdef XFT_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDAGuard.h>
+#endif
+
+#define XFT_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+namespace xft::compat {
+
+// 1.13 has no public SDPA (and 2.0 has no scale argument): compose it as PyTorch's math
+// reference does, so masks, causality and scaling mean the same on every version.
+static at::Tensor composed_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                     const c10::optional<at::Tensor>& mask, double dropout_p, bool is_causal,
+                                     double scale) {
+  const int64_t L = q.size(-2), S = k.size(-2);
+  const double s = scale > 0 ? scale : 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  at::Tensor scores = at::matmul(q, k.transpose(-2, -1)) * s;
+  if (is_causal) {
+    at::Tensor keep = at::ones({L, S}, q.options().dtype(at::kBool)).tril();
+    scores = scores.masked_fill(keep.logical_not(), -std::numeric_limits<double>::infinity());
+  }
+  if (mask.has_value()) {
+    if (mask->scalar_type() == at::kBool) {
+      scores = scores.masked_fill(mask->logical_not(), -std::numeric_limits<double>::infinity());
+    } else {
+      scores = scores + *mask;
+    }
+  }
+  at::Tensor attn = at::softmax(scores, -1);
+  if (dropout_p > 0) attn = at::dropout(attn, dropout_p, true);
+  return at::matmul(attn, v);
+}
+
+at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                        const c10::optional<at::Tensor>& mask, double dropout_p, bool is_causal,
+                                        double scale) {
+  if (is_causal && mask.has_value())
+    throw std::invalid_argument("scaled_dot_product_attention: pass either a mask or is_causal, not both");
+  if (q.dim() < 2 || k.dim() < 2 || v.dim() < 2)
+    throw std::invalid_argument("scaled_dot_product_attention: q, k, v need at least 2 dimensions");
+  if (q.size(-1) != k.size(-1) || k.size(-2) != v.size(-2))
+    throw std::invalid_argument("scaled_dot_product_attention: q/k feature sizes or k/v lengths differ: q " +
+                                c10::str(q.sizes()) + ", k " + c10::str(k.sizes()) + ", v " + c10::str(v.sizes()));
+#if XFT_TORCH_AT_LEAST(2, 1)
+  c10::optional<double> sc = scale > 0 ? c10::optional<double>(scale) : c10::nullopt;
+  return at::scaled_dot_product_attention(q, k, v, mask, dropout_p, is_causal, sc);
+#else
+  return composed_attention(q, k, v, mask, dropout_p, is_causal, scale);
+#endif
+}
+
+#if XFT_TORCH_AT_LEAST(2, 4)
+AutocastState autocast_get(at::DeviceType device) {
+  return {at::autocast::is_autocast_enabled(device), at::autocast::get_autocast_dtype(device)};
+}
+void autocast_set(at::DeviceType device, AutocastState state) {
+  at::autocast::set_autocast_enabled(device, state.enabled);
+  at::autocast::set_autocast_dtype(device, state.dtype);
+}
+#else
+AutocastState autocast_get(at::DeviceType device) {
+  if (device == at::kCUDA) return {at::autocast::is_enabled(), at::autocast::get_autocast_gpu_dtype()};
+  return {at::autocast::is_cpu_enabled(), at::autocast::get_autocast_cpu_dtype()};
+}
+void autocast_set(at::DeviceType device, AutocastState state) {
+  if (device == at::kCUDA) {
+    at::autocast::set_enabled(state.enabled);
+    at::autocast::set_autocast_gpu_dtype(state.dtype);
+  } else {
+    at::autocast::set_cpu_enabled(state.enabled);
+    at::autocast::set_autocast_cpu_dtype(state.dtype);
+  }
+}
+#endif
+
+#ifdef XFT_WITH_CUDA
+static c10::DeviceIndex cuda_index(int device) {
+  if (!at::hasCUDA()) throw std::runtime_error("CUDA is not available");
+  int n = static_cast<int>(c10::cuda::device_count());
+  if (device < 0) return c10::cuda::current_device();
+  if (device >= n) throw std::invalid_argument("CUDA device " + std::to_string(device) + " out of range (" +
+                                               std::to_string(n) + " devices)");
+  return static_cast<c10::DeviceIndex>(device);
+}
+void cuda_synchronize(int device) {
+  auto idx = cuda_index(device);
+  c10::cuda::CUDAGuard guard(idx);
+  c10::cuda::device_synchronize();
+}
+void cuda_memory_stats(int device, int64_t* out) {
+  auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(cuda_index(device));
+  // Index 0 is StatType::AGGREGATE in every 2.x release (the enum moved namespaces in 2.6).
+  const size_t agg = 0;
+  out[0] = stats.allocated_bytes[agg].current;
+  out[1] = stats.reserved_bytes[agg].current;
+  out[2] = stats.allocated_bytes[agg].peak;
+  out[3] = stats.reserved_bytes[agg].peak;
+}
+void cuda_reset_peak_memory(int device) { c10::cuda::CUDACachingAllocator::resetPeakStats(cuda_index(device)); }
+void cuda_empty_cache() { c10::cuda::CUDACachingAllocator::emptyCache(); }
+#else
+[[noreturn]] static void no_cuda() { throw std::runtime_error("libxft was built against a libtorch without CUDA"); }
+void cuda_synchronize(int) { no_cuda(); }
+void cuda_memory_stats(int, int64_t*) { no_cuda(); }
+void cuda_reset_peak_memory(int) { no_cuda(); }
+void cuda_empty_cache() { no_cuda(); }
+#endif
+
+}  // namespace xft::compat
