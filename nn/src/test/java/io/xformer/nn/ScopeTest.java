@@ -1,0 +1,117 @@
+package io.xformer.nn;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import org.junit.jupiter.api.Test;
+
+class ScopeTest {
+    @Test
+    void scopeFreesWhatItCreatedExceptKept() {
+        long base = Torch.liveTensors();
+        Tensor kept;
+        try (Scope outer = Scope.open()) {
+            try (Scope inner = Scope.open()) {
+                Tensor a = Torch.ones(3);
+                Tensor b = a.add(1);
+                kept = inner.keep(b.mul(2));
+                assertEquals(base + 3, Torch.liveTensors());
+                assertEquals(2, inner.size());
+            }
+            assertEquals(base + 1, Torch.liveTensors(), "inner scope freed a and b");
+            assertFalse(kept.isClosed());
+            assertArrayEquals(new float[] {4, 4, 4}, kept.toFloatArray());
+            assertEquals(1, outer.size(), "kept tensor moved to the enclosing scope");
+        }
+        assertTrue(kept.isClosed());
+        assertEquals(base, Torch.liveTensors());
+    }
+
+    @Test
+    void keptOutsideAnyScopeBelongsToTheCaller() {
+        long base = Torch.liveTensors();
+        Tensor t;
+        try (Scope s = Scope.open()) {
+            t = s.keep(Torch.zeros(2));
+        }
+        assertFalse(t.isClosed());
+        t.close();
+        t.close(); // idempotent
+        assertEquals(base, Torch.liveTensors());
+    }
+
+    @Test
+    void earlyCloseInLoopsKeepsScopeSmall() {
+        long base = Torch.liveTensors();
+        try (Scope s = Scope.open()) {
+            Tensor a = Torch.ones(4);
+            for (int i = 0; i < 1000; i++) a.add(a).close();
+            assertEquals(1, s.size());
+            assertEquals(base + 1, Torch.liveTensors());
+        }
+        assertEquals(base, Torch.liveTensors());
+    }
+
+    @Test
+    void misuseIsReported() {
+        Scope outer = Scope.open();
+        Scope inner = Scope.open();
+        IllegalStateException e = assertThrows(IllegalStateException.class, outer::close);
+        assertTrue(e.getMessage().contains("innermost first"), e.getMessage());
+        inner.close();
+        outer.close();
+        Tensor t;
+        try (Scope s = Scope.open()) {
+            t = Torch.ones(1);
+        }
+        assertTrue(assertThrows(IllegalStateException.class, t::item).getMessage().contains("after close"));
+        Scope closed = Scope.open();
+        Tensor owned = Torch.ones(1);
+        closed.close();
+        assertThrows(IllegalStateException.class, () -> closed.keep(owned));
+        try (Scope a = Scope.open()) {
+            Tensor x = Torch.ones(1);
+            try (Scope b = Scope.open()) {
+                assertThrows(IllegalArgumentException.class, () -> b.keep(x), "not owned by b");
+            }
+        }
+    }
+
+    @Test
+    void scopesAreThreadConfined() throws Exception {
+        try (Scope s = Scope.open()) {
+            Tensor t = Torch.ones(1);
+            Throwable[] err = new Throwable[1];
+            Thread th = new Thread(() -> {
+                try {
+                    t.close();
+                } catch (Throwable x) {
+                    err[0] = x;
+                }
+            });
+            th.start();
+            th.join();
+            assertInstanceOf(IllegalStateException.class, err[0]);
+            // another thread without a scope gets caller-owned tensors
+            long[] live = new long[1];
+            Thread worker = new Thread(() -> {
+                Tensor u = Torch.ones(2);
+                u.close();
+                live[0] = Scope.current() == null ? 1 : 0;
+            });
+            worker.start();
+            worker.join();
+            assertEquals(1, live[0]);
+        }
+    }
+
+    @Test
+    void cleanerFreesUnreachableUnscopedTensors() throws Exception {
+        long base = Torch.liveTensors();
+        for (int i = 0; i < 200; i++) Torch.ones(8);
+        for (int i = 0; i < 50 && Torch.liveTensors() > base; i++) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        assertEquals(base, Torch.liveTensors(), "the Cleaner safety net released dropped tensors");
+    }
+}
