@@ -305,7 +305,13 @@ xft_tensor* xft_scatter_add(const xft_tensor* t, int64_t dim, const xft_tensor* 
   return tensor_call([&] { return at::scatter_add(get(t), dim, get(index, "index"), get(src, "src")); });
 }
 xft_tensor* xft_masked_fill(const xft_tensor* t, const xft_tensor* mask, double value) {
-  return tensor_call([&] { return at::masked_fill(get(t), get(mask, "mask"), scalar_for(get(t), value)); });
+  return tensor_call([&] {
+    const auto& m = get(mask, "mask");
+    // 1.13 still accepts (deprecated) uint8/float masks, 2.x does not: be strict on both.
+    if (m.scalar_type() != at::kBool)
+      throw std::invalid_argument(std::string("masked_fill: mask must be bool, got ") + c10::toString(m.scalar_type()));
+    return at::masked_fill(get(t), m, scalar_for(get(t), value));
+  });
 }
 xft_tensor* xft_where(const xft_tensor* cond, const xft_tensor* a, const xft_tensor* b) {
   return tensor_call([&] { return at::where(get(cond, "condition"), get(a), get(b)); });
