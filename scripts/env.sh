@@ -44,7 +44,7 @@ xf_ensure_native_deps() {
   fi
   echo "xformer: installing ${missing[*]} (Debian packages, 1-2 minutes)..." >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
+  apt-get update -qq >&2 && apt-get install -y -qq "${missing[@]}" >&2 \
     || xf_die "apt-get install ${missing[*]} failed"
 }
 
