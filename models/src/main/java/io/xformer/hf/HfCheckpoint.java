@@ -2,6 +2,7 @@ package io.xformer.hf;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.xformer.nn.Module;
 import io.xformer.nn.SafeTensors;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.TorchException;
@@ -127,6 +128,23 @@ public final class HfCheckpoint implements AutoCloseable {
         SafeTensors f = byName.get(name);
         if (f == null) throw new TorchException(dir + ": no tensor named '" + name + "'");
         return f;
+    }
+
+    /** This checkpoint as a source for {@link Module#loadStateDict}. */
+    public Module.TensorSource source() {
+        return new Module.TensorSource() {
+            public List<String> names() {
+                return HfCheckpoint.this.names();
+            }
+
+            public long[] shape(String name) {
+                return entry(name).shape();
+            }
+
+            public Tensor get(String name) {
+                return HfCheckpoint.this.get(name);
+            }
+        };
     }
 
     @Override

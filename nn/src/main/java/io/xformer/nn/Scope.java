@@ -61,6 +61,21 @@ public final class Scope implements AutoCloseable {
         return t;
     }
 
+    /**
+     * Takes {@code t} out of whatever scope owns it: the caller now owns it for as long as
+     * it likes (module parameters, caches), with a Cleaner as the safety net.
+     */
+    public static <T extends Tensor> T unscoped(T t) {
+        Scope s = t.owner;
+        if (s != null) {
+            s.checkUsable("unscoped");
+            s.forget(t);
+            t.owner = null;
+            t.registerCleaner();
+        }
+        return t;
+    }
+
     static void attach(Tensor t) {
         attach(t, CURRENT.get());
     }
