@@ -145,6 +145,8 @@ xft_tensor* xft_masked_fill(const xft_tensor* t, const xft_tensor* mask, double 
 xft_tensor* xft_where(const xft_tensor* cond, const xft_tensor* a, const xft_tensor* b);
 xft_tensor* xft_cat(const xft_tensor* const* ts, int64_t n, int64_t dim);
 xft_tensor* xft_stack(const xft_tensor* const* ts, int64_t n, int64_t dim);
+xft_tensor* xft_masked_scatter(const xft_tensor* t, const xft_tensor* mask, const xft_tensor* source);
+xft_tensor* xft_cumsum(const xft_tensor* t, int64_t dim);
 xft_tensor* xft_tril(const xft_tensor* t, int64_t diagonal);
 xft_tensor* xft_triu(const xft_tensor* t, int64_t diagonal);
 

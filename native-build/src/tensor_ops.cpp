@@ -322,6 +322,21 @@ xft_tensor* xft_cat(const xft_tensor* const* ts, int64_t n, int64_t dim) {
 xft_tensor* xft_stack(const xft_tensor* const* ts, int64_t n, int64_t dim) {
   return tensor_call([&] { return at::stack(tensor_list(ts, n), dim); });
 }
+xft_tensor* xft_masked_scatter(const xft_tensor* t, const xft_tensor* mask, const xft_tensor* source) {
+  return tensor_call([&] {
+    const auto& m = get(mask, "mask");
+    const auto& src = get(source, "source");
+    if (m.scalar_type() != at::kBool)
+      throw std::invalid_argument(std::string("masked_scatter: mask must be bool, got ") + c10::toString(m.scalar_type()));
+    // libtorch reads past the source when the mask selects more elements than it holds: check first.
+    const int64_t selected = at::broadcast_to(m, get(t).sizes()).sum().item<int64_t>();
+    if (selected > src.numel())
+      throw std::invalid_argument("masked_scatter: mask selects " + std::to_string(selected) + " elements but source has " +
+                                  std::to_string(src.numel()));
+    return at::masked_scatter(get(t), m, src);
+  });
+}
+xft_tensor* xft_cumsum(const xft_tensor* t, int64_t dim) { return tensor_call([&] { return at::cumsum(get(t), dim); }); }
 xft_tensor* xft_tril(const xft_tensor* t, int64_t diagonal) { return tensor_call([&] { return at::tril(get(t), diagonal); }); }
 xft_tensor* xft_triu(const xft_tensor* t, int64_t diagonal) { return tensor_call([&] { return at::triu(get(t), diagonal); }); }
 

@@ -344,6 +344,15 @@ public final class Tensor implements AutoCloseable {
         return wrap(xft_masked_fill(h(), handle(mask, "mask"), value), "masked_fill");
     }
 
+    /** Fills the positions where mask is true, in row-major order, with consecutive elements of source. */
+    public Tensor maskedScatter(Tensor mask, Tensor source) {
+        return wrap(xft_masked_scatter(h(), handle(mask, "mask"), handle(source, "source")), "masked_scatter");
+    }
+
+    public Tensor cumsum(long dim) {
+        return wrap(xft_cumsum(h(), dim), "cumsum");
+    }
+
     public Tensor tril(long diagonal) {
         return wrap(xft_tril(h(), diagonal), "tril");
     }

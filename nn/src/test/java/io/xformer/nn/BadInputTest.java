@@ -72,6 +72,7 @@ class BadInputTest {
             fails("narrow", () -> a.narrow(1, 2, 5));
             fails("cross_entropy", () -> F.crossEntropy(a, Torch.tensor(new long[] {0, 7}, 2)));
             fails("topk", () -> a.topk(9, 1, true, true));
+            fails("masked_scatter", () -> a.maskedScatter(a.ge(0), Torch.ones(2)));
         }
     }
 

@@ -126,6 +126,10 @@ class OpsTest {
             assertArrayEquals(new long[] {6}, x.unsqueeze(0).squeeze(0).shape());
             assertArrayEquals(new long[] {6}, m.flatten(0, 1).shape());
             close(new double[] {1, 0, 1, 1}, Torch.ones(2, 2).tril(0));
+            close(new double[] {0, 1, 3, 6, 10, 15}, x.cumsum(0));
+            close(new double[] {0, 1, 3, 3, 7, 12}, m.cumsum(1));
+            close(new double[] {9, 1, 8, 3},
+                    x.narrow(0, 0, 4).maskedScatter(Torch.tensor(new boolean[] {true, false, true, false}, 4), Torch.tensor(new float[] {9, 8}, 2)));
             close(new double[] {0, 1, 0, 0}, Torch.ones(2, 2).triu(1));
         }
     }

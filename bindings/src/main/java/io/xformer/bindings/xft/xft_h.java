@@ -4424,6 +4424,129 @@ public class xft_h extends xft_h$shared {
         }
     }
 
+    private static class xft_masked_scatter {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_masked_scatter").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_masked_scatter(const xft_tensor *t, const xft_tensor *mask, const xft_tensor *source)
+     * }
+     */
+    public static FunctionDescriptor xft_masked_scatter$descriptor() {
+        return xft_masked_scatter.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_masked_scatter(const xft_tensor *t, const xft_tensor *mask, const xft_tensor *source)
+     * }
+     */
+    public static MethodHandle xft_masked_scatter$handle() {
+        return xft_masked_scatter.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_masked_scatter(const xft_tensor *t, const xft_tensor *mask, const xft_tensor *source)
+     * }
+     */
+    public static MemorySegment xft_masked_scatter$address() {
+        return xft_masked_scatter.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * xft_tensor *xft_masked_scatter(const xft_tensor *t, const xft_tensor *mask, const xft_tensor *source)
+     * }
+     */
+    public static MemorySegment xft_masked_scatter(MemorySegment t, MemorySegment mask, MemorySegment source) {
+        var mh$ = xft_masked_scatter.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_masked_scatter", t, mask, source);
+            }
+            return (MemorySegment)mh$.invokeExact(t, mask, source);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_cumsum {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_cumsum").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_cumsum(const xft_tensor *t, int64_t dim)
+     * }
+     */
+    public static FunctionDescriptor xft_cumsum$descriptor() {
+        return xft_cumsum.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_cumsum(const xft_tensor *t, int64_t dim)
+     * }
+     */
+    public static MethodHandle xft_cumsum$handle() {
+        return xft_cumsum.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_cumsum(const xft_tensor *t, int64_t dim)
+     * }
+     */
+    public static MemorySegment xft_cumsum$address() {
+        return xft_cumsum.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * xft_tensor *xft_cumsum(const xft_tensor *t, int64_t dim)
+     * }
+     */
+    public static MemorySegment xft_cumsum(MemorySegment t, long dim) {
+        var mh$ = xft_cumsum.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_cumsum", t, dim);
+            }
+            return (MemorySegment)mh$.invokeExact(t, dim);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class xft_tril {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             xft_h.C_POINTER,
