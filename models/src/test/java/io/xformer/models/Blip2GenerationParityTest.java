@@ -1,0 +1,35 @@
+package io.xformer.models;
+
+import io.xformer.hf.HfCheckpoint;
+import io.xformer.nn.DType;
+import io.xformer.nn.Device;
+import io.xformer.nn.Scope;
+import io.xformer.nn.Tensor;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class Blip2GenerationParityTest {
+    static Blip2Generation load(HfCheckpoint ckpt) {
+        Blip2Generation m = new Blip2Generation(Blip2Generation.Config.from(ckpt.config()));
+        m.loadStateDict(ckpt.source(), null, DType.F32, Device.CPU, true);
+        return m;
+    }
+
+    @Test
+    void forwardMatchesTransformers() {
+        for (String folder : new String[] {"blip2-opt-tiny", "blip2-opt-tiny-sharded"}) {
+            try (Scope s = Scope.open(); HfCheckpoint ckpt = HfCheckpoint.open(Golden.HF.resolve(folder))) {
+                Blip2Generation m = load(ckpt);
+                Map<String, Tensor> g = Golden.load("blip2-opt-tiny");
+                Blip2Generation.Output o = m.forward(g.get("pixel_values"), g.get("input_ids"), null);
+                Golden.assertClose(folder + " vision_hidden_first", g.get("vision_hidden_first"), o.vision().afterFirstLayer(), 1e-4);
+                Golden.assertClose(folder + " vision_last_hidden_state", g.get("vision_last_hidden_state"), o.vision().lastHiddenState(), 1e-4);
+                Golden.assertClose(folder + " vision_pooler_output", g.get("vision_pooler_output"), o.vision().pooled(), 1e-4);
+                Golden.assertClose(folder + " qformer_last_hidden_state", g.get("qformer_last_hidden_state"), o.qformerOutput(), 1e-4);
+                Golden.assertClose(folder + " language_projection", g.get("language_projection"), o.languageInputs(), 1e-4);
+                Golden.assertClose(folder + " logits", g.get("logits"), o.logits(), 1e-4);
+                m.close();
+            }
+        }
+    }
+}
