@@ -15,6 +15,24 @@ class Blip2GenerationParityTest {
         return m;
     }
 
+    static Tensor generate(Blip2Generation m, Map<String, Tensor> g, int beams) {
+        Blip2Generation.Output o = m.forward(g.get("pixel_values"), g.get("input_ids"), null);
+        Opt.Config t = m.cfg.text();
+        return Generate.generate(m.languageModel, g.get("input_ids"), o.inputsEmbeds(), null,
+                new Generate.Options(beams, 8, 0, 0.0, t.eosTokenId(), t.padTokenId(), false));
+    }
+
+    @Test
+    void greedyAndBeamSearchMatchTransformersTokenForToken() {
+        try (Scope s = Scope.open(); HfCheckpoint ckpt = HfCheckpoint.open(Golden.HF.resolve("blip2-opt-tiny"))) {
+            Blip2Generation m = load(ckpt);
+            Map<String, Tensor> g = Golden.load("blip2-opt-tiny");
+            Golden.assertExact("generate_greedy", g.get("generate_greedy"), generate(m, g, 1));
+            Golden.assertExact("generate_beam3_lp0", g.get("generate_beam3_lp0"), generate(m, g, 3));
+            m.close();
+        }
+    }
+
     @Test
     void forwardMatchesTransformers() {
         for (String folder : new String[] {"blip2-opt-tiny", "blip2-opt-tiny-sharded"}) {
