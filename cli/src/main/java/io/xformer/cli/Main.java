@@ -10,9 +10,15 @@ import picocli.CommandLine.Command;
 
 @Command(name = "xformer", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "X-Former and BLIP-2 on libtorch: train, evaluate and inspect HuggingFace-compatible checkpoints.",
-        subcommands = {InspectCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InspectCommand.class, ForwardCommand.class, GenerateCommand.class, TokenizeCommand.class,
+            BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs one command line; returns its exit code (0 ok, 2 bad input, 1 other failure). */
+    public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
         // One clear line for errors users cause (bad files, shapes, flags); stack traces only with XFORMER_DEBUG.
         cl.setExecutionExceptionHandler((ex, line, parsed) -> {
@@ -21,7 +27,7 @@ public final class Main {
             return ex instanceof TorchException || ex instanceof IllegalArgumentException
                     || ex instanceof IllegalStateException ? 2 : 1;
         });
-        System.exit(cl.execute(args));
+        return cl.execute(args);
     }
 
     static String projectVersion() {

@@ -1,0 +1,138 @@
+package io.xformer.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.xformer.nn.DType;
+import io.xformer.nn.SafeTensors;
+import io.xformer.nn.Scope;
+import io.xformer.nn.Tensor;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command lines scripts outside the repository use, run in-process against the fixtures. */
+class CliTest {
+    static final Path HF = Path.of(System.getProperty("xformer.root", "..")).resolve("test-data/hf-tiny");
+
+    @TempDir
+    Path tmp;
+
+    record Result(int code, String out, String err) {}
+
+    static synchronized Result run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true));
+            System.setErr(new PrintStream(err, true));
+            int code = Main.run(args);
+            return new Result(code, out.toString(), err.toString());
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    static void assertMatchesGolden(Path golden, Path produced, String... names) {
+        try (Scope s = Scope.open()) {
+            Map<String, Tensor> g = SafeTensors.load(golden), p = SafeTensors.load(produced);
+            for (String n : names) {
+                assertTrue(p.containsKey(n), "output lacks " + n + ": " + p.keySet());
+                assertArrayEquals(g.get(n).shape(), p.get(n).shape(), n);
+                double d = g.get(n).to(DType.F64).sub(p.get(n).to(DType.F64)).abs().amax().item();
+                assertTrue(d <= 1e-4, n + " differs by " + d);
+            }
+        }
+    }
+
+    @Test
+    void forwardWritesEveryGoldenOutput() {
+        Object[][] cases = {
+            {"blip2-opt-tiny", new String[] {"vision_hidden_first", "vision_last_hidden_state", "vision_pooler_output",
+                "qformer_last_hidden_state", "language_projection", "logits"}},
+            {"blip2-opt-tiny-sharded", new String[] {"logits", "qformer_last_hidden_state"}},
+            {"blip2-itm-tiny", new String[] {"itm_logits", "itc_logits_per_image", "itc_image_embeds", "itc_text_embeds"}},
+            {"vit-mae-tiny", new String[] {"mask", "ids_restore", "encoder_last_hidden_state", "logits", "loss"}},
+        };
+        for (Object[] c : cases) {
+            String folder = (String) c[0];
+            Path golden = HF.resolve(folder.replace("-sharded", "")).resolve("golden.safetensors");
+            Path out = tmp.resolve(folder + ".safetensors");
+            Result r = run("forward", "--model", HF.resolve(folder).toString(), "--inputs", golden.toString(), "--output", out.toString());
+            assertEquals(0, r.code(), folder + ": " + r.err());
+            assertMatchesGolden(golden, out, (String[]) c[1]);
+        }
+    }
+
+    @Test
+    void generateMatchesTransformersGreedyAndBeam() {
+        Path golden = HF.resolve("blip2-opt-tiny/golden.safetensors");
+        for (String[] c : new String[][] {{"1", "generate_greedy"}, {"3", "generate_beam3_lp0"}}) {
+            Path out = tmp.resolve("gen" + c[0] + ".safetensors");
+            Result r = run("generate", "--model", HF.resolve("blip2-opt-tiny").toString(), "--inputs", golden.toString(),
+                    "--num-beams", c[0], "--max-new-tokens", "8", "--length-penalty", "0", "--output", out.toString());
+            assertEquals(0, r.code(), r.err());
+            try (Scope s = Scope.open()) {
+                assertArrayEquals(SafeTensors.load(golden).get(c[1]).toLongArray(), SafeTensors.load(out).get("sequences").toLongArray(), c[1]);
+            }
+        }
+    }
+
+    @Test
+    void tokenizePrintsOneJsonArrayPerText() {
+        Result r = run("tokenize", "--tokenizer", HF.resolve("tokenizer-wordpiece/tokenizer.json").toString(),
+                "How many circles are there in the image?", "a b");
+        assertEquals(0, r.code(), r.err());
+        String[] lines = r.out().strip().split("\n");
+        assertEquals(2, lines.length);
+        assertEquals("[2,89,40,158,84,159,39,77,142,60,54,90,117,33,7,3]", lines[0]);
+    }
+
+    @Test
+    void errorsExitNonZeroWithOneClearLine() throws IOException {
+        Path golden = HF.resolve("vit-mae-tiny/golden.safetensors");
+        Result missingDir = run("forward", "--model", tmp.resolve("nope").toString(), "--inputs", golden.toString(), "--output", tmp.resolve("o").toString());
+        assertNotEquals(0, missingDir.code());
+        assertTrue(missingDir.err().contains("nope"), missingDir.err());
+
+        Path unknown = tmp.resolve("unknown");
+        Files.createDirectories(unknown);
+        Files.copy(HF.resolve("vit-mae-tiny/model.safetensors"), unknown.resolve("model.safetensors"));
+        Files.writeString(unknown.resolve("config.json"), "{\"architectures\": [\"LlamaForCausalLM\"]}");
+        Result arch = run("forward", "--model", unknown.toString(), "--inputs", golden.toString(), "--output", tmp.resolve("o").toString());
+        assertEquals(2, arch.code());
+        assertTrue(arch.err().contains("unknown architecture 'LlamaForCausalLM'"), arch.err());
+
+        Result input = run("forward", "--model", HF.resolve("blip2-itm-tiny").toString(), "--inputs", golden.toString(), "--output", tmp.resolve("o").toString());
+        assertEquals(2, input.code());
+        assertTrue(input.err().contains("'input_ids'") && input.err().contains(golden.toString()), input.err());
+
+        // a checkpoint whose keys do not fit the architecture its config names
+        Path mismatch = tmp.resolve("mismatch");
+        Files.createDirectories(mismatch);
+        Files.copy(HF.resolve("vit-mae-tiny/model.safetensors"), mismatch.resolve("model.safetensors"));
+        Files.copy(HF.resolve("blip2-itm-tiny/config.json"), mismatch.resolve("config.json"));
+        Result keys = run("forward", "--model", mismatch.toString(), "--inputs", golden.toString(), "--output", tmp.resolve("o").toString());
+        assertEquals(2, keys.code());
+        assertTrue(keys.err().contains("missing keys") && keys.err().contains("vision_model.") && keys.err().contains("unexpected keys"),
+                keys.err());
+        assertEquals(1, keys.err().strip().split("\n").length, "one line: " + keys.err());
+
+        // a truncated single-file checkpoint
+        Path cut = tmp.resolve("cut");
+        Files.createDirectories(cut);
+        byte[] w = Files.readAllBytes(HF.resolve("vit-mae-tiny/model.safetensors"));
+        Files.write(cut.resolve("model.safetensors"), Arrays.copyOf(w, w.length / 2));
+        Files.copy(HF.resolve("vit-mae-tiny/config.json"), cut.resolve("config.json"));
+        Result trunc = run("forward", "--model", cut.toString(), "--inputs", golden.toString(), "--output", tmp.resolve("o").toString());
+        assertEquals(2, trunc.code());
+        assertTrue(trunc.err().contains(cut.resolve("model.safetensors").toString()), trunc.err());
+        assertFalse(Files.exists(tmp.resolve("o")), "no output written on failure");
+    }
+}

@@ -1,0 +1,237 @@
+package io.xformer.models;
+
+import io.xformer.hf.HfCheckpoint;
+import io.xformer.nn.DType;
+import io.xformer.nn.Device;
+import io.xformer.nn.Guard;
+import io.xformer.nn.Module;
+import io.xformer.nn.Scope;
+import io.xformer.nn.Tensor;
+import io.xformer.nn.TorchException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * A HuggingFace checkpoint loaded into the model its {@code config.json}'s architectures
+ * names, run in eval mode under inference mode. Inputs and outputs use the tensor names of
+ * the fixtures' golden files ({@code pixel_values}, {@code input_ids}, ... -> {@code logits}, ...).
+ */
+public abstract class Pretrained implements AutoCloseable {
+    public static final Set<String> ARCHITECTURES = new TreeSet<>(Set.of("ViTMAEForPreTraining", "ViTMAEModel",
+            "Blip2ForImageTextRetrieval", "Blip2ForConditionalGeneration", "OPTForCausalLM"));
+
+    protected final String architecture;
+    protected final Module module;
+    protected final Device device;
+
+    Pretrained(String architecture, Module module, Device device) {
+        this.architecture = architecture;
+        this.module = module;
+        this.device = device;
+    }
+
+    public String architecture() {
+        return architecture;
+    }
+
+    public Module module() {
+        return module;
+    }
+
+    /** Loads DIR onto device, weights converted to dtype (null keeps the file's). Strict key match. */
+    public static Pretrained load(Path dir, Device device, DType dtype) {
+        try (HfCheckpoint ckpt = HfCheckpoint.open(dir)) {
+            String arch = ckpt.architecture();
+            Pretrained p = switch (arch) {
+                case "ViTMAEForPreTraining" -> new Mae(arch, new VitMae.ForPreTraining(VitMae.Config.from(ckpt.config())), device);
+                case "ViTMAEModel" -> new Mae(arch, new VitMae.Encoder(VitMae.Config.from(ckpt.config())), device);
+                case "Blip2ForImageTextRetrieval" -> new Retrieval(arch, new Blip2Retrieval(Blip2Retrieval.Config.from(ckpt.config())), device);
+                case "Blip2ForConditionalGeneration" -> new Generation(arch, new Blip2Generation(Blip2Generation.Config.from(ckpt.config())), device);
+                case "OPTForCausalLM" -> new CausalLm(arch, new Opt(Opt.Config.from(ckpt.config())), device);
+                case "" -> throw new TorchException(dir.resolve(HfCheckpoint.CONFIG) + ": no \"architectures\" entry");
+                default -> throw new TorchException(dir.resolve(HfCheckpoint.CONFIG) + ": unknown architecture '" + arch
+                        + "' (supported: " + String.join(", ", ARCHITECTURES) + ")");
+            };
+            try {
+                p.module.loadStateDict(ckpt.source(), null, dtype, device, true);
+            } catch (TorchException e) {
+                p.close();
+                throw new TorchException(dir + ": " + e.getMessage(), e);
+            }
+            return p;
+        }
+    }
+
+    /** Inputs by name; required ones missing give an error naming the file's role. */
+    public record Inputs(Map<String, Tensor> tensors, String origin) {
+        public Tensor require(String name, String architecture) {
+            Tensor t = tensors.get(name);
+            if (t == null)
+                throw new TorchException(origin + ": input '" + name + "' is required by " + architecture + " (have "
+                        + new TreeSet<>(tensors.keySet()) + ")");
+            return t;
+        }
+
+        public Tensor optional(String name) {
+            return tensors.get(name);
+        }
+    }
+
+    /** Runs the forward pass; every output is owned by the caller's scope. */
+    public final Map<String, Tensor> forward(Inputs in) {
+        try (Guard g = Guard.inferenceMode(); Scope s = Scope.open()) {
+            Map<String, Tensor> out = run(new Inputs(onDevice(in.tensors()), in.origin()));
+            Map<String, Tensor> kept = new LinkedHashMap<>();
+            out.forEach((k, v) -> kept.put(k, s.keep(v)));
+            return kept;
+        }
+    }
+
+    protected Map<String, Tensor> onDevice(Map<String, Tensor> m) {
+        Map<String, Tensor> r = new LinkedHashMap<>();
+        m.forEach((k, v) -> r.put(k, v.device().equals(device) ? v : v.to(device)));
+        return r;
+    }
+
+    protected abstract Map<String, Tensor> run(Inputs in);
+
+    /** Decodes new tokens after the prompt; only language models support it. */
+    public Tensor generate(Inputs in, Generate.Options options) {
+        throw new TorchException(architecture + " does not generate text");
+    }
+
+    /** Generation defaults from the language model's config (eos, pad). */
+    public Generate.Options options(int numBeams, int maxNewTokens, int minNewTokens, double lengthPenalty) {
+        throw new TorchException(architecture + " does not generate text");
+    }
+
+    @Override
+    public void close() {
+        module.close();
+    }
+
+    static Tensor pixelsOf(Inputs in, String arch) {
+        return in.require("pixel_values", arch);
+    }
+
+    private static final class Mae extends Pretrained {
+        Mae(String a, Module m, Device d) {
+            super(a, m, d);
+        }
+
+        @Override
+        protected Map<String, Tensor> run(Inputs in) {
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            Tensor pixels = pixelsOf(in, architecture), noise = in.optional("noise");
+            if (module instanceof VitMae.ForPreTraining m) {
+                VitMae.ForPreTraining.Output o = m.forward(pixels, noise);
+                put(out, o.encoded());
+                out.put("logits", o.logits());
+                out.put("loss", o.loss().reshape(1));
+            } else {
+                put(out, ((VitMae.Encoder) module).forward(pixels, noise));
+            }
+            return out;
+        }
+
+        private static void put(Map<String, Tensor> out, VitMae.Encoded e) {
+            out.put("mask", e.mask());
+            out.put("ids_restore", e.idsRestore());
+            out.put("encoder_last_hidden_state", e.lastHiddenState());
+        }
+    }
+
+    private static final class Retrieval extends Pretrained {
+        Retrieval(String a, Blip2Retrieval m, Device d) {
+            super(a, m, d);
+        }
+
+        @Override
+        protected Map<String, Tensor> run(Inputs in) {
+            Blip2Retrieval m = (Blip2Retrieval) module;
+            Tensor ids = in.require("input_ids", architecture);
+            Tensor mask = in.optional("attention_mask");
+            if (mask == null) mask = io.xformer.nn.Torch.ones(DType.I64, ids.device(), ids.shape());
+            Blip2Vision.Output v = m.visionModel.forward(pixelsOf(in, architecture));
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            out.put("vision_last_hidden_state", v.lastHiddenState());
+            out.put("vision_pooler_output", v.pooled());
+            out.put("itm_logits", m.itm(v.lastHiddenState(), ids, mask));
+            Tensor img = m.imageFeatures(v.lastHiddenState()), txt = m.textFeatures(ids, mask);
+            out.put("itc_image_embeds", img);
+            out.put("itc_text_embeds", txt);
+            out.put("itc_logits_per_image", Blip2Retrieval.itcLogits(img, txt));
+            return out;
+        }
+    }
+
+    private static final class Generation extends Pretrained {
+        Generation(String a, Blip2Generation m, Device d) {
+            super(a, m, d);
+        }
+
+        @Override
+        protected Map<String, Tensor> run(Inputs in) {
+            Blip2Generation m = (Blip2Generation) module;
+            Blip2Generation.Output o = m.forward(pixelsOf(in, architecture), in.require("input_ids", architecture),
+                    in.optional("attention_mask"));
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            if (o.vision().afterFirstLayer() != null) out.put("vision_hidden_first", o.vision().afterFirstLayer());
+            out.put("vision_last_hidden_state", o.vision().lastHiddenState());
+            out.put("vision_pooler_output", o.vision().pooled());
+            out.put("qformer_last_hidden_state", o.qformerOutput());
+            out.put("language_projection", o.languageInputs());
+            out.put("logits", o.logits());
+            return out;
+        }
+
+        @Override
+        public Tensor generate(Inputs in, Generate.Options options) {
+            try (Guard g = Guard.inferenceMode(); Scope s = Scope.open()) {
+                Inputs d = new Inputs(onDevice(in.tensors()), in.origin());
+                Blip2Generation m = (Blip2Generation) module;
+                Tensor ids = d.require("input_ids", architecture);
+                Blip2Generation.Output o = m.forward(pixelsOf(d, architecture), ids, d.optional("attention_mask"));
+                return s.keep(Generate.generate(m.languageModel, ids, o.inputsEmbeds(), d.optional("attention_mask"), options));
+            }
+        }
+
+        @Override
+        public Generate.Options options(int numBeams, int maxNewTokens, int minNewTokens, double lengthPenalty) {
+            Opt.Config t = ((Blip2Generation) module).cfg.text();
+            return new Generate.Options(numBeams, maxNewTokens, minNewTokens, lengthPenalty, t.eosTokenId(), t.padTokenId(), false);
+        }
+    }
+
+    private static final class CausalLm extends Pretrained {
+        CausalLm(String a, Opt m, Device d) {
+            super(a, m, d);
+        }
+
+        @Override
+        protected Map<String, Tensor> run(Inputs in) {
+            Opt m = (Opt) module;
+            Tensor ids = in.require("input_ids", architecture);
+            return new LinkedHashMap<>(Map.of("logits", m.forward(m.embed(ids), in.optional("attention_mask"), null)));
+        }
+
+        @Override
+        public Tensor generate(Inputs in, Generate.Options options) {
+            try (Guard g = Guard.inferenceMode(); Scope s = Scope.open()) {
+                Inputs d = new Inputs(onDevice(in.tensors()), in.origin());
+                Opt m = (Opt) module;
+                Tensor ids = d.require("input_ids", architecture);
+                return s.keep(Generate.generate(m, ids, m.embed(ids), d.optional("attention_mask"), options));
+            }
+        }
+
+        @Override
+        public Generate.Options options(int numBeams, int maxNewTokens, int minNewTokens, double lengthPenalty) {
+            Opt.Config t = ((Opt) module).cfg;
+            return new Generate.Options(numBeams, maxNewTokens, minNewTokens, lengthPenalty, t.eosTokenId(), t.padTokenId(), false);
+        }
+    }
+}
