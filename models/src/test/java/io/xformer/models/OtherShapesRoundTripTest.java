@@ -130,6 +130,49 @@ class OtherShapesRoundTripTest {
     }
 
     @Test
+    void standaloneArchitecturesAndHalfPrecisionCheckpoints() throws IOException {
+        try (Scope s = Scope.open(); Generator gen = new Generator(5)) {
+            // OPTForCausalLM (tied head) stored in bf16, loaded as fp32
+            ObjectNode opt = blip2Config("x", false).with("text_config").deepCopy();
+            opt.putArray("architectures").add("OPTForCausalLM");
+            opt.put("tie_word_embeddings", true).put("word_embed_proj_dim", 40);
+            Opt lm = new Opt(Opt.Config.from(opt));
+            lm.initialize(gen, DType.BF16, Device.CPU);
+            assertFalse(lm.namedParameters().containsKey("lm_head.weight"), "tied head has no weight of its own");
+            Path dir = save(lm, opt, "opt-bf16");
+            Tensor ids = Torch.tensor(new long[] {1, 7, 9, 11}, 1, 4);
+            try (Pretrained p = Pretrained.load(dir, Device.CPU, DType.F32)) {
+                assertEquals(DType.F32, p.module().stateDict().get("model.decoder.embed_tokens.weight").dtype());
+                Map<String, Tensor> out = p.forward(new Pretrained.Inputs(Map.of("input_ids", ids), "test"));
+                Tensor expected = lm.forward(lm.embed(ids), null, null).to(DType.F32);
+                assertTrue(Golden.maxAbsDiff(expected, out.get("logits")) < 0.1, "bf16 model vs its fp32 load");
+                Tensor greedy = p.generate(new Pretrained.Inputs(Map.of("input_ids", ids), "test"), p.options(1, 5, 5, 1.0));
+                assertArrayEquals(new long[] {1, 9}, greedy.shape(), "min_new_tokens keeps EOS away for 5 steps");
+            }
+            // ViTMAEModel (encoder only, keys without the vit. prefix) stored in fp16
+            ObjectNode mae = JSON.createObjectNode();
+            mae.putArray("architectures").add("ViTMAEModel");
+            mae.put("hidden_size", 16).put("num_hidden_layers", 1).put("num_attention_heads", 2).put("intermediate_size", 32)
+                    .put("image_size", 16).put("patch_size", 8).put("mask_ratio", 0.5);
+            VitMae.Encoder enc = new VitMae.Encoder(VitMae.Config.from(mae));
+            enc.initialize(gen, DType.F16, Device.CPU);
+            assertTrue(enc.namedParameters().containsKey("embeddings.cls_token"));
+            Path encDir = save(enc, mae, "mae-f16");
+            try (Pretrained p = Pretrained.load(encDir, Device.CPU, null)) {
+                assertEquals(DType.F16, p.module().stateDict().get("layernorm.weight").dtype(), "null dtype keeps the file's");
+            }
+            // (CPU libtorch 1.13 has no fp16 matmul: compute in fp32)
+            try (Pretrained p = Pretrained.load(encDir, Device.CPU, DType.F32)) {
+                Map<String, Tensor> out = p.forward(new Pretrained.Inputs(Map.of(
+                        "pixel_values", Torch.randn(gen, DType.F32, Device.CPU, 1, 3, 16, 16)), "test"));
+                assertArrayEquals(new long[] {1, 3, 16}, out.get("encoder_last_hidden_state").shape());
+            }
+            lm.close();
+            enc.close();
+        }
+    }
+
+    @Test
     void strictLoadReportsEveryBadKey() throws IOException {
         try (Scope s = Scope.open(); Generator gen = new Generator(4)) {
             ObjectNode cfg = blip2Config("Blip2ForConditionalGeneration", false);
