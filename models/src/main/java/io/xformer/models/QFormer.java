@@ -39,7 +39,7 @@ public final class QFormer extends Module {
         final int heads;
         final double dropout;
 
-        Attention(int hidden, int kvHidden, int heads, double eps, double dropout) {
+        public Attention(int hidden, int kvHidden, int heads, double eps, double dropout) {
             this.heads = heads;
             this.dropout = dropout;
             Container self = child("attention", new Container());
@@ -74,7 +74,7 @@ public final class QFormer extends Module {
         final LayerNorm norm;
         final double dropout;
 
-        FeedForward(Module owner, String inName, String outName, int hidden, int inter, double eps, double dropout) {
+        public FeedForward(Module owner, String inName, String outName, int hidden, int inter, double eps, double dropout) {
             this.owner = owner;
             this.dropout = dropout;
             up = owner.registerChild(inName, new Container()).registerChild("dense", new Linear(hidden, inter, true));

@@ -1,0 +1,294 @@
+package io.xformer.models;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.xformer.nn.Container;
+import io.xformer.nn.DType;
+import io.xformer.nn.F;
+import io.xformer.nn.LayerNorm;
+import io.xformer.nn.Linear;
+import io.xformer.nn.Module;
+import io.xformer.nn.Parameter;
+import io.xformer.nn.Scope;
+import io.xformer.nn.Tensor;
+import io.xformer.nn.Torch;
+import io.xformer.nn.TorchException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * X-Former stage 1 (DESIGN.md "X-Former"): a frozen CLIP-ViT and a frozen MAE-ViT fused by a
+ * trainable Q-Former plus the dual cross-attention block, trained with ITC, ITM, ITG and MAE
+ * reconstruction. Variant {@code blip2} is the same model without the MAE branch and the block.
+ *
+ * <pre>
+ * C  = CLIP-ViT(x)                      (B, 1+N, Dv)
+ * M  = MAE-ViT(mask(x_mae))             (B, 1+keep, Dm)
+ * Z  = QFormer(queries, C)              (B, Q, D)
+ * m2 = FFN(CrossAttn(W_in M, Z))        (B, 1+keep, D)   block 1
+ * M' = W_out m2                         (B, 1+keep, Dm)  -> frozen MAE decoder, reconstruction loss
+ * Z' = Layer13([Z; text], kv = m2)      (B, Q, D)        block 2, after every Q-Former pass
+ * </pre>
+ */
+public final class XFormer extends Module {
+    public record Config(String variant, Blip2Vision.Config vision, QFormer.Config qformer, VitMae.Config mae,
+                         int numQueryTokens, int embedDim, int decTokenId, double labelSmoothing) {
+        public static Config from(JsonNode c) {
+            String variant = Json.s(c, "variant", "xformer");
+            if (!variant.equals("xformer") && !variant.equals("blip2"))
+                throw new TorchException("config.json: unknown X-Former variant '" + variant + "' (xformer, blip2)");
+            QFormer.Config q = QFormer.Config.from(Json.obj(c, "qformer_config"));
+            if (!q.textInput()) throw new TorchException("config.json: qformer_config.use_qformer_text_input must be true for stage 1");
+            return new Config(variant, Blip2Vision.Config.from(Json.obj(c, "vision_config")), q,
+                    variant.equals("blip2") ? null : VitMae.Config.from(Json.obj(c, "mae_config")),
+                    Json.i(c, "num_query_tokens", 32), Json.i(c, "image_text_hidden_size", 256), Json.i(c, "dec_token_id", 1),
+                    Json.d(c, "label_smoothing", 0.1));
+        }
+
+        public boolean hasMae() {
+            return mae != null;
+        }
+    }
+
+    /** BERT's LM head ({@code cls.predictions}): dense + GELU + LayerNorm, decoder tied to the word embeddings, own bias. */
+    static final class LmHead extends Module {
+        final Linear dense;
+        final LayerNorm norm;
+        final Parameter bias;
+
+        LmHead(QFormer.Config c) {
+            Container transform = child("transform", new Container());
+            dense = transform.registerChild("dense", new Linear(c.hiddenSize(), c.hiddenSize(), true));
+            norm = transform.registerChild("LayerNorm", new LayerNorm(c.hiddenSize(), c.layerNormEps()));
+            bias = registerParameter("bias", c.vocabSize());
+        }
+
+        Tensor forward(Tensor h, Tensor wordEmbeddings) {
+            try (Scope s = Scope.open()) {
+                return s.keep(F.linear(norm.forward(F.gelu(dense.forward(h))), wordEmbeddings, bias.get()));
+            }
+        }
+    }
+
+    /** The dual cross-attention block ({@code xformer.*}). */
+    public static final class Block extends Module {
+        final Linear projIn, projOut;
+        final QFormer.Attention crossattention;
+        final QFormer.FeedForward ffn;
+        final QFormer.Layer layer;
+
+        Block(QFormer.Config q, int maeHidden) {
+            int d = q.hiddenSize();
+            projIn = child("mae_proj_in", new Linear(maeHidden, d, true));
+            crossattention = child("mae_crossattention", new QFormer.Attention(d, d, q.heads(), q.layerNormEps(), q.dropout()));
+            ffn = new QFormer.FeedForward(this, "mae_intermediate", "mae_output", d, q.intermediate(), q.layerNormEps(), q.dropout());
+            projOut = child("mae_proj_out", new Linear(d, maeHidden, true));
+            layer = child("layer", new QFormer.Layer(q, true, d));
+        }
+
+        /** Block 1: MAE features (B, S, Dm) enriched by the queries Z (B, Q, D) -> m2 (B, S, D). */
+        Tensor enrich(Tensor mae, Tensor z) {
+            try (Scope s = Scope.open()) {
+                Tensor x = projIn.forward(mae);
+                return s.keep(ffn.forward(crossattention.forward(x, z, null)));
+            }
+        }
+    }
+
+    public final Config cfg;
+    public final Blip2Vision visionModel;
+    public final Parameter queryTokens, temp;
+    public final QFormer qformer;
+    public final QFormer.TextEmbeddings embeddings;
+    public final Linear visionProjection, textProjection, itmHead;
+    final LmHead lmHead;
+    public final VitMae.ForPreTraining mae;
+    public final Block block;
+
+    public XFormer(Config cfg) {
+        this.cfg = cfg;
+        int d = cfg.qformer.hiddenSize();
+        visionModel = child("vision_model", new Blip2Vision(cfg.vision));
+        queryTokens = registerParameter("query_tokens", 1, cfg.numQueryTokens, d);
+        qformer = child("qformer", new QFormer(cfg.qformer));
+        embeddings = child("embeddings", new QFormer.TextEmbeddings(cfg.qformer));
+        visionProjection = child("vision_projection", new Linear(d, cfg.embedDim, true));
+        textProjection = child("text_projection", new Linear(d, cfg.embedDim, true));
+        itmHead = child("itm_head", new Linear(d, 2, true));
+        temp = registerParameter("temp");
+        lmHead = child("cls", new Container()).registerChild("predictions", new LmHead(cfg.qformer));
+        mae = cfg.hasMae() ? child("mae", new VitMae.ForPreTraining(cfg.mae)) : null;
+        block = cfg.hasMae() ? child("xformer", new Block(cfg.qformer, cfg.mae.hiddenSize())) : null;
+        if (cfg.hasMae() && cfg.mae.decoderHidden() <= 0) throw new TorchException("mae_config: decoder_hidden_size must be > 0");
+    }
+
+    /** Checkpoint key -> module key (the MAE's module-style names become VitMae's). */
+    public static String fromCheckpointKey(String key) {
+        return key.startsWith("mae.") ? "mae." + MaeKeys.toSaved(key.substring(4)) : key;
+    }
+
+    /** Module key -> checkpoint key, so a saved X-Former uses the layout it was loaded from. */
+    public static String toCheckpointKey(String key) {
+        return key.startsWith("mae.") ? "mae." + MaeKeys.toModule(key.substring(4)) : key;
+    }
+
+    /** The state dict under checkpoint names. */
+    public Map<String, Tensor> checkpointState() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        stateDict().forEach((k, v) -> out.put(toCheckpointKey(k), v));
+        return out;
+    }
+
+    // ---- the pieces of a stage-1 forward ----
+
+    /** Image-side features of a batch: C, the MAE encoding (xformer) and m2 (xformer). */
+    public record Vision(Tensor clip, VitMae.Encoded mae, Tensor z, Tensor m2, Tensor zPrime) {}
+
+    Tensor queries(long batch) {
+        return queryTokens.get().expand(batch, cfg.numQueryTokens, cfg.qformer.hiddenSize());
+    }
+
+    /** The Q-Former's 12 layers, then block 2 as the 13th (xformer); returns {pre-block, post-block}. */
+    Tensor[] pass(Tensor embeddingsIn, int queryLength, Tensor selfMask, Tensor clip, Tensor m2) {
+        try (Scope s = Scope.open()) {
+            Tensor h = qformer.forward(embeddingsIn, queryLength, selfMask, clip);
+            Tensor out = block == null ? h : block.layer.forward(h, selfMask, queryLength, m2, null);
+            return new Tensor[] {s.keep(h), out == h ? h : s.keep(out)};
+        }
+    }
+
+    /** Everything image-side: frozen encoders, the queries-only pass, block 1. */
+    public Vision vision(Tensor pixels, Tensor pixelsMae, Tensor noise) {
+        try (Scope s = Scope.open()) {
+            Tensor clip = visionModel.forward(pixels).lastHiddenState();
+            long b = clip.size(0);
+            if (mae == null) {
+                Tensor[] zz = pass(queries(b), cfg.numQueryTokens, null, clip, null);
+                return new Vision(s.keep(clip), null, s.keep(zz[0]), null, zz[1] == zz[0] ? zz[0] : s.keep(zz[1]));
+            }
+            if (pixelsMae == null) throw new TorchException("the xformer variant needs pixel_values_mae");
+            VitMae.Encoded m = mae.vit.forward(pixelsMae, noise);
+            Tensor z = qformer.forward(queries(b), cfg.numQueryTokens, null, clip);
+            Tensor m2 = block.enrich(m.lastHiddenState(), z);
+            Tensor zPrime = block.layer.forward(z, null, cfg.numQueryTokens, m2, null);
+            return new Vision(s.keep(clip), new VitMae.Encoded(s.keep(m.lastHiddenState()), s.keep(m.mask()), s.keep(m.idsRestore())),
+                    s.keep(z), s.keep(m2), s.keep(zPrime));
+        }
+    }
+
+    /** Text-only pass: the [CLS] row (B, D). */
+    public Tensor textCls(Tensor ids, Tensor mask) {
+        try (Scope s = Scope.open()) {
+            Tensor emb = embeddings.forward(ids);
+            Tensor h = pass(emb, 0, Masks.padding(mask, emb.dtype()), null, null)[1];
+            return s.keep(h.select(1, 0));
+        }
+    }
+
+    /** ITC similarities (B_img, B_txt) = max over queries of normalised projections, divided by temp. */
+    public Tensor itcSimilarity(Tensor zPrime, Tensor textCls) {
+        try (Scope s = Scope.open()) {
+            Tensor img = F.normalize(visionProjection.forward(zPrime), -1);
+            Tensor txt = F.normalize(textProjection.forward(textCls), -1);
+            return s.keep(img.matmul(txt.transpose(0, 1)).amax(new long[] {1}, false).div(temp.get()));
+        }
+    }
+
+    /** Mean of row-wise and column-wise cross-entropy against the diagonal, label-smoothed. */
+    public Tensor itcLoss(Tensor simI2t) {
+        try (Scope s = Scope.open()) {
+            Tensor target = Torch.arange(0, simI2t.size(0), 1, DType.I64, simI2t.device());
+            double ls = cfg.labelSmoothing;
+            Tensor a = F.crossEntropy(simI2t, target, null, F.Reduction.MEAN, -100, ls);
+            Tensor b = F.crossEntropy(simI2t.transpose(0, 1), target, null, F.Reduction.MEAN, -100, ls);
+            return s.keep(a.add(b).div(2));
+        }
+    }
+
+    /** ITM logits (3B, 2) over pairs images [i, negImage[i], i] x texts [i, i, negText[i]]. */
+    public Tensor itmLogits(Vision v, Tensor ids, Tensor mask, Tensor negText, Tensor negImage) {
+        try (Scope s = Scope.open()) {
+            int nq = cfg.numQueryTokens;
+            Tensor clip = Torch.cat(0, v.clip(), v.clip().indexSelect(0, negImage), v.clip());
+            Tensor m2 = v.m2() == null ? null : Torch.cat(0, v.m2(), v.m2().indexSelect(0, negImage), v.m2());
+            Tensor allIds = Torch.cat(0, ids, ids, ids.indexSelect(0, negText));
+            Tensor allMask = Torch.cat(0, mask, mask, mask.indexSelect(0, negText));
+            long n = allIds.size(0);
+            Tensor emb = Torch.cat(1, queries(n), embeddings.forward(allIds));
+            Tensor keep = Torch.cat(1, Torch.ones(DType.I64, ids.device(), n, nq), allMask.to(DType.I64));
+            Tensor h = pass(emb, nq, Masks.padding(keep, emb.dtype()), clip, m2)[1];
+            return s.keep(itmHead.forward(h.narrow(1, 0, nq)).mean(new long[] {1}, false));
+        }
+    }
+
+    public Tensor itmLoss(Tensor logits) {
+        try (Scope s = Scope.open()) {
+            long b3 = logits.size(0), b = b3 / 3;
+            long[] labels = new long[(int) b3];
+            java.util.Arrays.fill(labels, 0, (int) b, 1);
+            return s.keep(F.crossEntropy(logits, Torch.tensor(labels, b3).to(logits.device())));
+        }
+    }
+
+    /** ITG logits (B, L, V): [DEC]-prefixed text decoded under the UniLM mask. */
+    public Tensor itgLogits(Vision v, Tensor ids, Tensor mask) {
+        try (Scope s = Scope.open()) {
+            int nq = cfg.numQueryTokens;
+            long b = ids.size(0), l = ids.size(1);
+            Tensor dec = Torch.cat(1, Torch.full(cfg.decTokenId, DType.I64, ids.device(), b, 1), ids.narrow(1, 1, l - 1));
+            Tensor emb = Torch.cat(1, queries(b), embeddings.forward(dec));
+            Tensor h = pass(emb, nq, Masks.unilm(mask, nq, emb.dtype()), v.clip(), v.m2())[1];
+            return s.keep(lmHead.forward(h.narrow(1, nq, l), embeddings.words.weight.get()));
+        }
+    }
+
+    /** Next-token cross-entropy on the text (padding ignored), label-smoothed. */
+    public Tensor itgLoss(Tensor logits, Tensor ids, Tensor mask) {
+        try (Scope s = Scope.open()) {
+            long l = ids.size(1);
+            Tensor target = ids.narrow(1, 1, l - 1).maskedFill(mask.narrow(1, 1, l - 1).eq(0), -100);
+            Tensor pred = logits.narrow(1, 0, l - 1);
+            return s.keep(F.crossEntropy(pred.reshape(-1, pred.size(2)), target.reshape(-1), null, F.Reduction.MEAN, -100,
+                    cfg.labelSmoothing));
+        }
+    }
+
+    /** Everything one stage-1 forward produces. Null entries for the blip2 variant. */
+    public record Output(Vision vision, Tensor textCls, Tensor itcSim, Tensor itmLogits, Tensor itgLogits, Tensor maeEnriched,
+                         Tensor recLogits, Tensor lossItc, Tensor lossItm, Tensor lossItg, Tensor lossRec, Tensor loss) {}
+
+    /** The exact stage-1 forward with given ITM negatives. */
+    public Output forward(Tensor pixels, Tensor pixelsMae, Tensor noise, Tensor ids, Tensor mask, Tensor negText,
+                          Tensor negImage) {
+        try (Scope s = Scope.open()) {
+            Vision v = vision(pixels, pixelsMae, noise);
+            Tensor cls = textCls(ids, mask);
+            Tensor sim = itcSimilarity(v.zPrime(), cls);
+            Tensor itm = itmLogits(v, ids, mask, negText, negImage);
+            Tensor itg = itgLogits(v, ids, mask);
+            Tensor lItc = itcLoss(sim), lItm = itmLoss(itm), lItg = itgLoss(itg, ids, mask);
+            Tensor loss = lItc.add(lItm).add(lItg);
+            Tensor enriched = null, rec = null, lRec = null;
+            if (mae != null) {
+                enriched = block.projOut.forward(v.m2());
+                rec = mae.decoder.forward(enriched, v.mae().idsRestore());
+                lRec = mae.loss(pixelsMae, rec, v.mae().mask());
+                loss = loss.add(lRec);
+            }
+            return new Output(keepVision(s, v), s.keep(cls), s.keep(sim), s.keep(itm), s.keep(itg), keepOrNull(s, enriched),
+                    keepOrNull(s, rec), s.keep(lItc), s.keep(lItm), s.keep(lItg), keepOrNull(s, lRec), s.keep(loss));
+        }
+    }
+
+    static Tensor keepOrNull(Scope s, Tensor t) {
+        return t == null ? null : s.keep(t);
+    }
+
+    private static Vision keepVision(Scope s, Vision v) {
+        // the Vision's tensors were kept into this scope by vision(); move them one level out
+        VitMae.Encoded m = v.mae() == null ? null
+                : new VitMae.Encoded(s.keep(v.mae().lastHiddenState()), s.keep(v.mae().mask()), s.keep(v.mae().idsRestore()));
+        Tensor z = s.keep(v.z());
+        Tensor zp = v.zPrime() == v.z() ? z : s.keep(v.zPrime());
+        return new Vision(s.keep(v.clip()), m, z, keepOrNull(s, v.m2()), zp);
+    }
+}
