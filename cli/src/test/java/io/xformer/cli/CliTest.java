@@ -71,6 +71,22 @@ class CliTest {
     }
 
     @Test
+    void forwardRunsXFormerCheckpoints() {
+        Path xf = HF.resolveSibling("xformer-tiny");
+        String[][] cases = {
+            {"xformer-tiny", "qformer_query_output,mae_enriched,query_output,text_cls,itc_sim_i2t,itm_logits,itg_logits,rec_logits,"
+                + "mae_mask,loss_itc,loss_itm,loss_itg,loss_rec,loss"},
+            {"blip2-stage1-tiny", "query_output,text_cls,itc_sim_i2t,itm_logits,itg_logits,loss_itc,loss_itm,loss_itg,loss"}};
+        for (String[] c : cases) {
+            Path golden = xf.resolve(c[0]).resolve("golden.safetensors");
+            Path out = tmp.resolve(c[0] + ".safetensors");
+            Result r = run("forward", "--model", xf.resolve(c[0]).toString(), "--inputs", golden.toString(), "--output", out.toString());
+            assertEquals(0, r.code(), r.out() + r.err());
+            assertMatchesGolden(golden, out, c[1].split(","));
+        }
+    }
+
+    @Test
     void generateMatchesTransformersGreedyAndBeam() {
         Path golden = HF.resolve("blip2-opt-tiny/golden.safetensors");
         for (String[] c : new String[][] {{"1", "generate_greedy"}, {"3", "generate_beam3_lp0"}}) {

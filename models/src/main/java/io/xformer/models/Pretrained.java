@@ -21,7 +21,7 @@ import java.util.TreeSet;
  */
 public abstract class Pretrained implements AutoCloseable {
     public static final Set<String> ARCHITECTURES = new TreeSet<>(Set.of("ViTMAEForPreTraining", "ViTMAEModel",
-            "Blip2ForImageTextRetrieval", "Blip2ForConditionalGeneration", "OPTForCausalLM"));
+            "Blip2ForImageTextRetrieval", "Blip2ForConditionalGeneration", "OPTForCausalLM", "XFormerForPreTraining"));
 
     protected final String architecture;
     protected final Module module;
@@ -51,12 +51,14 @@ public abstract class Pretrained implements AutoCloseable {
                 case "Blip2ForImageTextRetrieval" -> new Retrieval(arch, new Blip2Retrieval(Blip2Retrieval.Config.from(ckpt.config())), device);
                 case "Blip2ForConditionalGeneration" -> new Generation(arch, new Blip2Generation(Blip2Generation.Config.from(ckpt.config())), device);
                 case "OPTForCausalLM" -> new CausalLm(arch, new Opt(Opt.Config.from(ckpt.config())), device);
+                case "XFormerForPreTraining" -> new Stage1(arch, new XFormer(XFormer.Config.from(ckpt.config())), device);
                 case "" -> throw new TorchException(dir.resolve(HfCheckpoint.CONFIG) + ": no \"architectures\" entry");
                 default -> throw new TorchException(dir.resolve(HfCheckpoint.CONFIG) + ": unknown architecture '" + arch
                         + "' (supported: " + String.join(", ", ARCHITECTURES) + ")");
             };
             try {
-                p.module.loadStateDict(ckpt.source(), null, dtype, device, true);
+                p.module.loadStateDict(ckpt.source(), p.module instanceof XFormer ? XFormer::fromCheckpointKey : null, dtype,
+                        device, true);
             } catch (TorchException e) {
                 p.close();
                 throw new TorchException(dir + ": " + e.getMessage(), e);
@@ -85,7 +87,9 @@ public abstract class Pretrained implements AutoCloseable {
         try (Guard g = Guard.inferenceMode(); Scope s = Scope.open()) {
             Map<String, Tensor> out = run(new Inputs(onDevice(in.tensors()), in.origin()));
             Map<String, Tensor> kept = new LinkedHashMap<>();
-            out.forEach((k, v) -> kept.put(k, s.keep(v)));
+            java.util.Set<Tensor> moved = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            // an output may appear under two names: hand each tensor on once
+            out.forEach((k, v) -> kept.put(k, moved.add(v) ? s.keep(v) : v));
             return kept;
         }
     }
@@ -203,6 +207,44 @@ public abstract class Pretrained implements AutoCloseable {
         public Generate.Options options(int numBeams, int maxNewTokens, int minNewTokens, double lengthPenalty) {
             Opt.Config t = ((Blip2Generation) module).cfg.text();
             return new Generate.Options(numBeams, maxNewTokens, minNewTokens, lengthPenalty, t.eosTokenId(), t.padTokenId(), false);
+        }
+    }
+
+    private static final class Stage1 extends Pretrained {
+        Stage1(String a, XFormer m, Device d) {
+            super(a, m, d);
+        }
+
+        @Override
+        protected Map<String, Tensor> run(Inputs in) {
+            XFormer m = (XFormer) module;
+            Tensor ids = in.require("input_ids", architecture);
+            Tensor mask = in.optional("attention_mask");
+            if (mask == null) mask = io.xformer.nn.Torch.ones(DType.I64, ids.device(), ids.shape());
+            long b = ids.size(0);
+            // without given negatives: the next image / text in the batch (deterministic)
+            Tensor next = io.xformer.nn.Torch.arange(1, b + 1, 1, DType.I64, ids.device()).remainder(b);
+            Tensor negText = in.optional("itm_neg_text_idx"), negImage = in.optional("itm_neg_image_idx");
+            XFormer.Output o = m.forward(pixelsOf(in, architecture), m.mae == null ? null : in.require("pixel_values_mae", architecture),
+                    in.optional("noise"), ids, mask, negText == null ? next : negText, negImage == null ? next : negImage);
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            if (m.block != null) out.put("qformer_query_output", o.vision().z());
+            out.put("query_output", o.vision().zPrime());
+            out.put("text_cls", o.textCls());
+            out.put("itc_sim_i2t", o.itcSim());
+            out.put("itm_logits", o.itmLogits());
+            out.put("itg_logits", o.itgLogits());
+            out.put("loss_itc", o.lossItc().reshape(1));
+            out.put("loss_itm", o.lossItm().reshape(1));
+            out.put("loss_itg", o.lossItg().reshape(1));
+            if (m.mae != null) {
+                out.put("mae_enriched", o.maeEnriched());
+                out.put("rec_logits", o.recLogits());
+                out.put("mae_mask", o.vision().mae().mask());
+                out.put("loss_rec", o.lossRec().reshape(1));
+            }
+            out.put("loss", o.loss().reshape(1));
+            return out;
         }
     }
 
