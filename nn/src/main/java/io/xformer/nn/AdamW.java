@@ -1,0 +1,119 @@
+package io.xformer.nn;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * AdamW as torch.optim.AdamW (decoupled weight decay, bias-corrected moments), over named
+ * parameters. Weight decay applies to matrices only (ndim >= 2), as BLIP-2/X-Former train.
+ * The state (moments and step) saves to and restores from tensors by name, for exact resumes.
+ */
+public final class AdamW implements AutoCloseable {
+    private final Map<String, Parameter> params;
+    private final double beta1, beta2, eps, weightDecay;
+    private final Map<String, Tensor> expAvg = new LinkedHashMap<>(), expAvgSq = new LinkedHashMap<>();
+    private long step;
+
+    public AdamW(Map<String, Parameter> trainable, double beta1, double beta2, double eps, double weightDecay) {
+        this.params = new LinkedHashMap<>(trainable);
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.weightDecay = weightDecay;
+    }
+
+    public long step() {
+        return step;
+    }
+
+    /** One update at learning rate lr; parameters without a gradient are skipped. */
+    public void step(double lr) {
+        step++;
+        double bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
+        double stepSize = lr / bc1, bc2Sqrt = Math.sqrt(bc2);
+        try (Guard g = Guard.noGrad()) {
+            for (Map.Entry<String, Parameter> e : params.entrySet()) {
+                try (Scope s = Scope.open()) {
+                    Tensor p = e.getValue().get();
+                    Tensor grad = p.grad();
+                    if (grad == null) continue;
+                    Tensor m = expAvg.computeIfAbsent(e.getKey(), k -> Scope.unscoped(Torch.zeros(p.dtype(), p.device(), p.shape())));
+                    Tensor v = expAvgSq.computeIfAbsent(e.getKey(), k -> Scope.unscoped(Torch.zeros(p.dtype(), p.device(), p.shape())));
+                    if (weightDecay != 0 && p.dim() >= 2) p.mul_(1 - lr * weightDecay);
+                    m.mul_(beta1).add_(grad, 1 - beta1);
+                    v.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+                    Tensor denom = v.sqrt().div(bc2Sqrt).add(eps);
+                    p.addcdiv_(m, denom, -stepSize);
+                }
+            }
+        }
+    }
+
+    /** Clears gradients (set to None, as zero_grad(set_to_none=True)). */
+    public void zeroGrad() {
+        for (Parameter p : params.values()) if (p.isSet()) p.get().setGradNone();
+    }
+
+    /** Scales gradients so their global L2 norm is at most maxNorm; returns the norm before clipping. */
+    public double clipGradNorm(double maxNorm) {
+        try (Scope s = Scope.open(); Guard g = Guard.noGrad()) {
+            Tensor total = null;
+            for (Parameter p : params.values()) {
+                Tensor grad = p.isSet() ? p.get().grad() : null;
+                if (grad == null) continue;
+                Tensor sq = grad.to(DType.F32).square().sum();
+                total = total == null ? sq : total.add(sq);
+            }
+            if (total == null) return 0;
+            double norm = Math.sqrt(total.item());
+            double coef = maxNorm / (norm + 1e-6);
+            if (coef < 1) for (Parameter p : params.values()) {
+                Tensor grad = p.isSet() ? p.get().grad() : null;
+                if (grad != null) grad.mul_(coef);
+            }
+            return norm;
+        }
+    }
+
+    /** Moments under {@code exp_avg.<name>} / {@code exp_avg_sq.<name>} (shared, not copied). */
+    public Map<String, Tensor> state() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        expAvg.forEach((k, v) -> out.put("exp_avg." + k, v));
+        expAvgSq.forEach((k, v) -> out.put("exp_avg_sq." + k, v));
+        return out;
+    }
+
+    /** Restores moments saved by {@link #state} and the step count. Unknown names are an error. */
+    public void load(Map<String, Tensor> state, long step) {
+        close();
+        for (Map.Entry<String, Tensor> e : state.entrySet()) {
+            String key = e.getKey();
+            Map<String, Tensor> target = key.startsWith("exp_avg_sq.") ? expAvgSq : key.startsWith("exp_avg.") ? expAvg : null;
+            String name = target == expAvgSq ? key.substring(11) : key.substring(Math.min(key.length(), 8));
+            if (target == null || !params.containsKey(name))
+                throw new TorchException("optimizer state has '" + key + "', which matches no trainable parameter");
+            Parameter p = params.get(name);
+            if (!java.util.Arrays.equals(p.shape(), e.getValue().shape()))
+                throw new TorchException("optimizer state '" + key + "' has shape " + java.util.Arrays.toString(e.getValue().shape())
+                        + ", parameter has " + java.util.Arrays.toString(p.shape()));
+            try (Scope s = Scope.open()) {
+                Tensor t = e.getValue().to(p.get().device(), p.get().dtype(), false).clone();
+                target.put(name, Scope.unscoped(t));
+            }
+        }
+        this.step = step;
+    }
+
+    public List<String> names() {
+        return List.copyOf(params.keySet());
+    }
+
+    @Override
+    public void close() {
+        expAvg.values().forEach(Tensor::close);
+        expAvgSq.values().forEach(Tensor::close);
+        expAvg.clear();
+        expAvgSq.clear();
+    }
+}
