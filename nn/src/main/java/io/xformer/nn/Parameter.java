@@ -53,7 +53,8 @@ public final class Parameter {
         if (!Arrays.equals(t.shape(), shape))
             throw new TorchException("parameter expects shape " + Arrays.toString(shape) + ", got " + Arrays.toString(t.shape()));
         Tensor old = value;
-        value = Scope.unscoped(t);
+        // A parameter is a leaf: a tensor with history (e.g. w.clone()) would send gradients to its source.
+        value = Scope.unscoped(t.isLeaf() ? t : t.detach());
         if (trainable && t.dtype().isFloatingPoint() && !t.requiresGrad()) value.requiresGrad_(true);
         if (!trainable && t.requiresGrad()) value.requiresGrad_(false);
         if (old != null && old != t) old.close();
