@@ -55,8 +55,8 @@ public final class Parameter {
         Tensor old = value;
         // A parameter is a leaf: a tensor with history (e.g. w.clone()) would send gradients to its source.
         value = Scope.unscoped(t.isLeaf() ? t : t.detach());
-        if (trainable && t.dtype().isFloatingPoint() && !t.requiresGrad()) value.requiresGrad_(true);
-        if (!trainable && t.requiresGrad()) value.requiresGrad_(false);
+        if (trainable && value.dtype().isFloatingPoint() && !value.requiresGrad()) value.requiresGrad_(true);
+        if (!trainable && value.requiresGrad()) value.requiresGrad_(false);
         if (old != null && old != t) old.close();
     }
 
