@@ -96,7 +96,7 @@ class BadInputTest {
 
     @Test
     void aThousandBadCallsLeaveTheJvmHealthy() {
-        long base = Torch.liveTensors();
+        long base = Live.settled();
         List<Supplier<Object>> bad;
         try (Scope s = Scope.open()) {
             Tensor a = Torch.randn(3, 4), b = Torch.randn(5, 6);

@@ -28,7 +28,7 @@ class LeakTest {
             y = s.keep(Torch.tensor(new long[] {0, 1, 2, 3, 0, 1, 2, 3}, 8));
         }
         Tensor[] params = {w1, b1, w2, b2};
-        long base = Torch.liveTensors();
+        long base = Live.settled();
         double first = 0, last = 0;
         long rssAfterWarmup = 0;
         for (int step = 0; step < 10_000; step++) {

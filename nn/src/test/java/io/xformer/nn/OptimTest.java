@@ -56,7 +56,9 @@ class OptimTest {
                     assertArrayEquals(m.w.get().toDoubleArray(), copy.w.get().toDoubleArray(), 0);
                     assertThrows(TorchException.class, () -> resumed.load(Map.of("exp_avg.nope", Torch.zeros(1)), 1));
                 }
+                copy.close();
             }
+            m.close();
         }
     }
 
@@ -72,6 +74,7 @@ class OptimTest {
                 double n = Math.sqrt(m.w.get().grad().square().sum().item() + m.b.get().grad().square().sum().item());
                 assertEquals(1.0, n, 1e-5);
             }
+            m.close();
         }
     }
 

@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 class ScopeTest {
     @Test
     void scopeFreesWhatItCreatedExceptKept() {
-        long base = Torch.liveTensors();
+        long base = Live.settled();
         Tensor kept;
         try (Scope outer = Scope.open()) {
             try (Scope inner = Scope.open()) {
@@ -28,7 +28,7 @@ class ScopeTest {
 
     @Test
     void keptOutsideAnyScopeBelongsToTheCaller() {
-        long base = Torch.liveTensors();
+        long base = Live.settled();
         Tensor t;
         try (Scope s = Scope.open()) {
             t = s.keep(Torch.zeros(2));
@@ -41,7 +41,7 @@ class ScopeTest {
 
     @Test
     void earlyCloseInLoopsKeepsScopeSmall() {
-        long base = Torch.liveTensors();
+        long base = Live.settled();
         try (Scope s = Scope.open()) {
             Tensor a = Torch.ones(4);
             for (int i = 0; i < 1000; i++) a.add(a).close();
@@ -106,7 +106,7 @@ class ScopeTest {
 
     @Test
     void cleanerFreesUnreachableUnscopedTensors() throws Exception {
-        long base = Torch.liveTensors();
+        long base = Live.settled();
         for (int i = 0; i < 200; i++) Torch.ones(8);
         for (int i = 0; i < 50 && Torch.liveTensors() > base; i++) {
             System.gc();
