@@ -156,22 +156,59 @@ public final class XFormer extends Module {
         }
     }
 
+    /** What the frozen encoders produce: C and (xformer) the MAE encoding. */
+    public record Encoded(Tensor clip, VitMae.Encoded mae) {}
+
+    /** The frozen encoders. Training runs this under inference mode and clones the result. */
+    public Encoded encode(Tensor pixels, Tensor pixelsMae, Tensor noise) {
+        try (Scope s = Scope.open()) {
+            Tensor clip = visionModel.forward(pixels).lastHiddenState();
+            if (mae == null) return new Encoded(s.keep(clip), null);
+            if (pixelsMae == null) throw new TorchException("the xformer variant needs pixel_values_mae");
+            VitMae.Encoded m = mae.vit.forward(pixelsMae, noise);
+            return new Encoded(s.keep(clip), new VitMae.Encoded(s.keep(m.lastHiddenState()), s.keep(m.mask()), s.keep(m.idsRestore())));
+        }
+    }
+
+    /** The trainable image side: the queries-only pass and (xformer) block 1. */
+    public Vision queries(Encoded e) {
+        try (Scope s = Scope.open()) {
+            long b = e.clip().size(0);
+            if (mae == null) {
+                Tensor[] zz = pass(queries(b), cfg.numQueryTokens, null, e.clip(), null);
+                return new Vision(e.clip(), null, s.keep(zz[0]), null, zz[1] == zz[0] ? zz[0] : s.keep(zz[1]));
+            }
+            Tensor z = qformer.forward(queries(b), cfg.numQueryTokens, null, e.clip());
+            Tensor m2 = block.enrich(e.mae().lastHiddenState(), z);
+            Tensor zPrime = block.layer.forward(z, null, cfg.numQueryTokens, m2, null);
+            return new Vision(e.clip(), e.mae(), s.keep(z), s.keep(m2), s.keep(zPrime));
+        }
+    }
+
     /** Everything image-side: frozen encoders, the queries-only pass, block 1. */
     public Vision vision(Tensor pixels, Tensor pixelsMae, Tensor noise) {
         try (Scope s = Scope.open()) {
-            Tensor clip = visionModel.forward(pixels).lastHiddenState();
-            long b = clip.size(0);
-            if (mae == null) {
-                Tensor[] zz = pass(queries(b), cfg.numQueryTokens, null, clip, null);
-                return new Vision(s.keep(clip), null, s.keep(zz[0]), null, zz[1] == zz[0] ? zz[0] : s.keep(zz[1]));
-            }
-            if (pixelsMae == null) throw new TorchException("the xformer variant needs pixel_values_mae");
-            VitMae.Encoded m = mae.vit.forward(pixelsMae, noise);
-            Tensor z = qformer.forward(queries(b), cfg.numQueryTokens, null, clip);
-            Tensor m2 = block.enrich(m.lastHiddenState(), z);
-            Tensor zPrime = block.layer.forward(z, null, cfg.numQueryTokens, m2, null);
-            return new Vision(s.keep(clip), new VitMae.Encoded(s.keep(m.lastHiddenState()), s.keep(m.mask()), s.keep(m.idsRestore())),
-                    s.keep(z), s.keep(m2), s.keep(zPrime));
+            Vision v = queries(encode(pixels, pixelsMae, noise));
+            return keepVision(s, v);
+        }
+    }
+
+    /**
+     * Hard negatives as training samples them: one text per image and one image per text,
+     * drawn from the softmax of the ITC similarities with the positive masked out.
+     * Returns {negText, negImage}.
+     */
+    public static Tensor[] sampleNegatives(Tensor simI2t, io.xformer.nn.Generator gen) {
+        long b = simI2t.size(0);
+        if (b < 2) throw new TorchException("ITM needs a batch of at least 2 to draw negatives");
+        try (Scope s = Scope.open(); io.xformer.nn.Guard g = io.xformer.nn.Guard.noGrad()) {
+            Tensor sim = simI2t.detach().to(DType.F32);
+            Tensor eye = Torch.ones(DType.BOOL, sim.device(), b, b).tril(0).logicalAnd(Torch.ones(DType.BOOL, sim.device(), b, b).triu(0));
+            Tensor wI2t = sim.maskedFill(eye, -10000).softmax(1);
+            Tensor wT2i = sim.transpose(0, 1).maskedFill(eye, -10000).softmax(1);
+            Tensor negText = Torch.multinomial(wI2t, 1, false, gen).view(b);
+            Tensor negImage = Torch.multinomial(wT2i, 1, false, gen).view(b);
+            return new Tensor[] {s.keep(negText), s.keep(negImage)};
         }
     }
 
@@ -260,10 +297,18 @@ public final class XFormer extends Module {
     public Output forward(Tensor pixels, Tensor pixelsMae, Tensor noise, Tensor ids, Tensor mask, Tensor negText,
                           Tensor negImage) {
         try (Scope s = Scope.open()) {
-            Vision v = vision(pixels, pixelsMae, noise);
+            Output o = losses(queries(encode(pixels, pixelsMae, noise)), pixelsMae, ids, mask, sim -> new Tensor[] {negText, negImage});
+            return keepOutput(s, o);
+        }
+    }
+
+    /** Every loss from the image side, the text and a way to pick ITM negatives from the ITC similarities. */
+    public Output losses(Vision v, Tensor pixelsMae, Tensor ids, Tensor mask, java.util.function.Function<Tensor, Tensor[]> negatives) {
+        try (Scope s = Scope.open()) {
             Tensor cls = textCls(ids, mask);
             Tensor sim = itcSimilarity(v.zPrime(), cls);
-            Tensor itm = itmLogits(v, ids, mask, negText, negImage);
+            Tensor[] neg = negatives.apply(sim);
+            Tensor itm = itmLogits(v, ids, mask, neg[0], neg[1]);
             Tensor itg = itgLogits(v, ids, mask);
             Tensor lItc = itcLoss(sim), lItm = itmLoss(itm), lItg = itgLoss(itg, ids, mask);
             Tensor loss = lItc.add(lItm).add(lItg);
@@ -279,16 +324,26 @@ public final class XFormer extends Module {
         }
     }
 
-    static Tensor keepOrNull(Scope s, Tensor t) {
-        return t == null ? null : s.keep(t);
+    private static Output keepOutput(Scope s, Output o) {
+        return new Output(keepVision(s, o.vision()), s.keep(o.textCls()), s.keep(o.itcSim()), s.keep(o.itmLogits()),
+                s.keep(o.itgLogits()), keepOrNull(s, o.maeEnriched()), keepOrNull(s, o.recLogits()), s.keep(o.lossItc()),
+                s.keep(o.lossItm()), s.keep(o.lossItg()), keepOrNull(s, o.lossRec()), s.keep(o.loss()));
     }
 
+    static Tensor keepOrNull(Scope s, Tensor t) {
+        return t == null ? null : out(s, t);
+    }
+
+    /** Moves the Vision's tensors owned by s one scope out; tensors owned elsewhere stay where they are. */
     private static Vision keepVision(Scope s, Vision v) {
-        // the Vision's tensors were kept into this scope by vision(); move them one level out
         VitMae.Encoded m = v.mae() == null ? null
-                : new VitMae.Encoded(s.keep(v.mae().lastHiddenState()), s.keep(v.mae().mask()), s.keep(v.mae().idsRestore()));
-        Tensor z = s.keep(v.z());
-        Tensor zp = v.zPrime() == v.z() ? z : s.keep(v.zPrime());
-        return new Vision(s.keep(v.clip()), m, z, keepOrNull(s, v.m2()), zp);
+                : new VitMae.Encoded(out(s, v.mae().lastHiddenState()), out(s, v.mae().mask()), out(s, v.mae().idsRestore()));
+        Tensor z = out(s, v.z());
+        Tensor zp = v.zPrime() == v.z() ? z : out(s, v.zPrime());
+        return new Vision(out(s, v.clip()), m, z, v.m2() == null ? null : out(s, v.m2()), zp);
+    }
+
+    private static Tensor out(Scope s, Tensor t) {
+        return s.owns(t) ? s.keep(t) : t;
     }
 }

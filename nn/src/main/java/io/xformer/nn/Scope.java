@@ -76,6 +76,11 @@ public final class Scope implements AutoCloseable {
         return t;
     }
 
+    /** Whether this scope currently owns t. */
+    public boolean owns(Tensor t) {
+        return t.owner == this;
+    }
+
     static void attach(Tensor t) {
         attach(t, CURRENT.get());
     }

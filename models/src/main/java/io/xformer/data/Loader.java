@@ -1,0 +1,176 @@
+package io.xformer.data;
+
+import io.xformer.nn.TorchException;
+import io.xformer.text.Tokenizer;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Batches in a fixed order that depends only on (seed, cursor): the stream position
+ * {@code cursor} maps to epoch {@code cursor / n} and a seeded permutation of that epoch, and
+ * each sample's augmentation draws from a Random seeded by its position. Decoding and
+ * augmentation run on a pool of Java threads, batches are prefetched by a producer thread,
+ * and a sample that fails to load is skipped (the next one takes its place) and counted.
+ * Resuming from a saved cursor therefore reproduces the exact batches.
+ */
+public final class Loader implements AutoCloseable {
+    /** Host-side batch: CLIP- and ImageNet-normalised pixels (B, 3, S, S), token ids and mask (B, L). */
+    public record Batch(int size, int imageSize, int textLen, float[] clipPixels, float[] maePixels, long[] ids, long[] mask,
+                        long cursorAfter, List<String> skipped) {}
+
+    private final Source source;
+    private final Transform transform;
+    private final Tokenizer tokenizer;
+    private final int batchSize, maxTextLen, maxWords;
+    private final long seed;
+    private final ExecutorService pool;
+    private final Thread producer;
+    private final BlockingQueue<Object> queue;
+    private volatile boolean closed;
+
+    public Loader(Source source, Transform transform, Tokenizer tokenizer, int batchSize, int maxTextLen, int maxWords, long seed,
+                  long startCursor, int workers, int prefetch) {
+        if (source.size() == 0) throw new TorchException("the training set is empty");
+        this.source = source;
+        this.transform = transform;
+        this.tokenizer = tokenizer;
+        this.batchSize = batchSize;
+        this.maxTextLen = maxTextLen;
+        this.maxWords = maxWords;
+        this.seed = seed;
+        this.pool = Executors.newFixedThreadPool(Math.max(1, workers), r -> {
+            Thread t = new Thread(r, "xformer-data");
+            t.setDaemon(true);
+            return t;
+        });
+        this.queue = new ArrayBlockingQueue<>(Math.max(1, prefetch));
+        this.producer = new Thread(() -> produce(startCursor), "xformer-batches");
+        producer.setDaemon(true);
+        producer.start();
+    }
+
+    /** The next batch (blocks until ready). */
+    public Batch next() {
+        try {
+            Object o = queue.take();
+            if (o instanceof RuntimeException e) throw e;
+            return (Batch) o;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TorchException("interrupted while waiting for data", e);
+        }
+    }
+
+    /** Dataset index at a stream position. */
+    public static int indexAt(long cursor, int n, long seed) {
+        long epoch = cursor / n;
+        int offset = (int) (cursor % n);
+        return permutation(n, seed, epoch)[offset];
+    }
+
+    private static final java.util.Map<Long, int[]> PERMS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    static int[] permutation(int n, long seed, long epoch) {
+        long key = seed * 1_000_003L + epoch * 7919L + n;
+        return PERMS.computeIfAbsent(key, k -> {
+            int[] p = new int[n];
+            for (int i = 0; i < n; i++) p[i] = i;
+            Random r = new Random(seed * 31 + epoch);
+            for (int i = n - 1; i > 0; i--) {
+                int j = r.nextInt(i + 1);
+                int t = p[i];
+                p[i] = p[j];
+                p[j] = t;
+            }
+            return p;
+        });
+    }
+
+    private record Loaded(float[] pixels, String caption) {}
+
+    private void produce(long cursor) {
+        try {
+            while (!closed) {
+                List<Loaded> items = new ArrayList<>();
+                List<String> skipped = new ArrayList<>();
+                int failuresInARow = 0;
+                while (items.size() < batchSize) {
+                    int need = batchSize - items.size();
+                    List<Future<Loaded>> futures = new ArrayList<>();
+                    List<Long> positions = new ArrayList<>();
+                    for (int k = 0; k < need; k++, cursor++) {
+                        long pos = cursor;
+                        int idx = indexAt(pos, source.size(), seed);
+                        positions.add(pos);
+                        futures.add(pool.submit(() -> {
+                            Sample s = source.load(idx);
+                            Random rng = new Random(seed ^ (pos * 0x9E3779B97F4A7C15L));
+                            return new Loaded(transform.apply(s.image(), rng), Captions.clean(s.caption(), maxWords));
+                        }));
+                    }
+                    for (int k = 0; k < futures.size(); k++) {
+                        try {
+                            items.add(futures.get(k).get());
+                            failuresInARow = 0;
+                        } catch (java.util.concurrent.ExecutionException e) {
+                            Throwable c = e.getCause();
+                            if (!(c instanceof IOException)) throw new TorchException("data loading failed: " + c, c);
+                            skipped.add(c.getMessage());
+                            if (++failuresInARow > source.size())
+                                throw new TorchException("no loadable sample in the training set (last: " + c.getMessage() + ")");
+                        }
+                    }
+                }
+                queue.put(assemble(items, cursor, skipped));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            try {
+                queue.put(e);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private Batch assemble(List<Loaded> items, long cursor, List<String> skipped) {
+        int s = transform.size(), plane = 3 * s * s, b = items.size();
+        float[] clip = new float[b * plane], mae = new float[b * plane];
+        List<String> captions = new ArrayList<>();
+        for (int i = 0; i < b; i++) {
+            float[] px = items.get(i).pixels;
+            System.arraycopy(Transform.normalize(px, Transform.CLIP_MEAN, Transform.CLIP_STD), 0, clip, i * plane, plane);
+            System.arraycopy(Transform.normalize(px, Transform.IMAGENET_MEAN, Transform.IMAGENET_STD), 0, mae, i * plane, plane);
+            captions.add(items.get(i).caption);
+        }
+        Tokenizer.Batch tok = tokenizer.encode(captions, 0);
+        int len = Math.min(maxTextLen, tok.ids()[0].length);
+        long[] ids = new long[b * len], mask = new long[b * len];
+        for (int i = 0; i < b; i++) {
+            long[] row = tok.ids()[i], m = tok.attentionMask()[i];
+            int real = (int) java.util.Arrays.stream(m).sum();
+            for (int j = 0; j < len; j++) {
+                ids[i * len + j] = row[j];
+                mask[i * len + j] = m[j];
+            }
+            // truncation keeps the closing [SEP], as the HF tokenizer's truncation does
+            if (real > len) ids[i * len + len - 1] = row[real - 1];
+        }
+        return new Batch(b, s, len, clip, mae, ids, mask, cursor, skipped);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        producer.interrupt();
+        pool.shutdownNow();
+    }
+}
