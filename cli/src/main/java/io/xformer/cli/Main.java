@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
 
 @Command(name = "xformer", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "X-Former and BLIP-2 on libtorch: train, evaluate and inspect HuggingFace-compatible checkpoints.",
-        subcommands = {InspectCommand.class, ForwardCommand.class, GenerateCommand.class, TokenizeCommand.class,
+        subcommands = {TrainCommand.class, InspectCommand.class, ForwardCommand.class, GenerateCommand.class, TokenizeCommand.class,
+            ParamsCommand.class, SyntheticCommand.class,
             BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {

@@ -73,9 +73,11 @@ public final class Synthetic {
         int k = 1 + r.nextInt(2);
         List<Group> gs = new ArrayList<>();
         while (gs.size() < k) {
-            int c = r.nextInt(COLORS.length), s = r.nextInt(SHAPES.length);
+            int c = r.nextInt(COLORS.length), s = r.nextInt(SHAPES.length), n = 1 + r.nextInt(3);
             if (gs.stream().anyMatch(g -> g.color == c && g.shape == s)) continue;
-            gs.add(new Group(c, s, 1 + r.nextInt(3)));
+            // counting answers stop at "four" (the tiny vocabulary cannot spell "five")
+            if (n + gs.stream().filter(g -> g.shape == s).mapToInt(Group::count).sum() > 4) continue;
+            gs.add(new Group(c, s, n));
         }
         return gs;
     }

@@ -120,6 +120,23 @@ public final class SafeTensors implements AutoCloseable {
                 path + " tensor '" + name + "'");
     }
 
+    /** This file as a source for {@link Module#loadStateDict}. */
+    public Module.TensorSource source() {
+        return new Module.TensorSource() {
+            public List<String> names() {
+                return SafeTensors.this.names();
+            }
+
+            public long[] shape(String name) {
+                return entry(name).shape();
+            }
+
+            public Tensor get(String name) {
+                return SafeTensors.this.get(name);
+            }
+        };
+    }
+
     /** Releases this reader's reference to the mapping; tensors already taken keep it alive. */
     @Override
     public void close() {

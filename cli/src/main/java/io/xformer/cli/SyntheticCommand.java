@@ -1,0 +1,31 @@
+package io.xformer.cli;
+
+import io.xformer.data.Synthetic;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "make-synthetic", mixinStandardHelpOptions = true,
+        description = "Images of counted coloured shapes with captions and counting / identification questions.")
+final class SyntheticCommand implements Callable<Integer> {
+    @Option(names = "--out", required = true, paramLabel = "DIR")
+    Path out;
+
+    @Option(names = "--images", defaultValue = "512")
+    int images;
+
+    @Option(names = "--seed", defaultValue = "0")
+    long seed;
+
+    @Option(names = "--size", defaultValue = "64", description = "image side in pixels (default ${DEFAULT-VALUE})")
+    int size;
+
+    @Override
+    public Integer call() throws Exception {
+        Synthetic.generate(out, images, seed, size);
+        System.out.println("wrote " + images + " images and captions_train.json, captions_val.json, vqa_counting.json, "
+                + "vqa_identification.json to " + out);
+        return 0;
+    }
+}

@@ -1,0 +1,39 @@
+package io.xformer.cli;
+
+import io.xformer.train.Stage1Trainer;
+import io.xformer.train.TrainConfig;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Stage-1 training (ITC + ITM + ITG + MAE reconstruction); writes DIR/metrics.jsonl, DIR/checkpoints/, DIR/model/.")
+final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--config", required = true, paramLabel = "FILE")
+    Path config;
+
+    @Option(names = "--stage", defaultValue = "1", description = "training stage (stage 1 is implemented)")
+    int stage;
+
+    @Option(names = "--output", defaultValue = "runs/train", paramLabel = "DIR", description = "run folder (default ${DEFAULT-VALUE})")
+    Path output;
+
+    @Option(names = "--max-steps", paramLabel = "N", description = "override train.max_steps")
+    Long maxSteps;
+
+    @Option(names = "--resume", description = "continue from DIR/checkpoints/latest")
+    boolean resume;
+
+    @Override
+    public Integer call() throws Exception {
+        if (stage != 1) throw new IllegalArgumentException("--stage " + stage + " is not implemented yet (stage 1 is)");
+        TrainConfig cfg = TrainConfig.load(config);
+        Stage1Trainer.Result r = Stage1Trainer.run(cfg, output, maxSteps, resume, System.console() != null);
+        System.out.println("trained " + r.steps() + " steps; model saved to " + r.modelDir() + "; skipped images: " + r.skipped());
+        if (!r.retrieval().isEmpty())
+            System.out.printf("held-out retrieval over %.0f pairs: image->text R@1 %.3f, text->image R@1 %.3f (chance %.3f)%n",
+                    r.retrieval().get("pairs"), r.retrieval().get("i2t_r1"), r.retrieval().get("t2i_r1"), r.retrieval().get("chance_r1"));
+        return 0;
+    }
+}

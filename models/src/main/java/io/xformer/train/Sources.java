@@ -1,0 +1,48 @@
+package io.xformer.train;
+
+import io.xformer.data.LavisJson;
+import io.xformer.data.Sample;
+import io.xformer.data.Source;
+import io.xformer.data.WebDataset;
+import io.xformer.nn.TorchException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Builds one Source from the config's list (concatenated in order). */
+final class Sources {
+    private Sources() {}
+
+    static Source of(List<TrainConfig.SourceSpec> specs) {
+        List<Source> parts = new ArrayList<>();
+        for (TrainConfig.SourceSpec s : specs) {
+            if (!s.webdataset().isEmpty()) parts.add(WebDataset.open(s.webdataset()));
+            else if (s.annotations() != null) parts.add(LavisJson.open(s.annotations(), s.images()));
+            else throw new TorchException("a data source needs \"annotations\" or \"webdataset\"");
+        }
+        if (parts.size() == 1) return parts.get(0);
+        int[] starts = new int[parts.size() + 1];
+        for (int i = 0; i < parts.size(); i++) starts[i + 1] = starts[i] + parts.get(i).size();
+        return new Source() {
+            public int size() {
+                return starts[parts.size()];
+            }
+
+            private int part(int i) {
+                int p = 0;
+                while (i >= starts[p + 1]) p++;
+                return p;
+            }
+
+            public String describe(int i) {
+                int p = part(i);
+                return parts.get(p).describe(i - starts[p]);
+            }
+
+            public Sample load(int i) throws IOException {
+                int p = part(i);
+                return parts.get(p).load(i - starts[p]);
+            }
+        };
+    }
+}
