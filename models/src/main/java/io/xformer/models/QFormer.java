@@ -22,13 +22,14 @@ import io.xformer.nn.Torch;
 public final class QFormer extends Module {
     public record Config(int hiddenSize, int layers, int heads, int intermediate, int crossAttentionFrequency,
                          int encoderHiddenSize, double layerNormEps, int vocabSize, int maxPositions,
-                         boolean textInput, double dropout) {
+                         boolean textInput, double dropout, double attentionDropout) {
         public static Config from(JsonNode c) {
             return new Config(Json.i(c, "hidden_size", 768), Json.i(c, "num_hidden_layers", 12),
                     Json.i(c, "num_attention_heads", 12), Json.i(c, "intermediate_size", 3072),
                     Json.i(c, "cross_attention_frequency", 2), Json.i(c, "encoder_hidden_size", 1408),
                     Json.d(c, "layer_norm_eps", 1e-12), Json.i(c, "vocab_size", 30522), Json.i(c, "max_position_embeddings", 512),
-                    Json.b(c, "use_qformer_text_input", false), Json.d(c, "hidden_dropout_prob", 0.1));
+                    Json.b(c, "use_qformer_text_input", false), Json.d(c, "hidden_dropout_prob", 0.1),
+                    Json.d(c, "attention_probs_dropout_prob", 0.1));
         }
     }
 
@@ -37,11 +38,12 @@ public final class QFormer extends Module {
         final Linear query, key, value, dense;
         final LayerNorm norm;
         final int heads;
-        final double dropout;
+        final double dropout, attentionDropout;
 
-        public Attention(int hidden, int kvHidden, int heads, double eps, double dropout) {
+        public Attention(int hidden, int kvHidden, int heads, double eps, double dropout, double attentionDropout) {
             this.heads = heads;
             this.dropout = dropout;
+            this.attentionDropout = attentionDropout;
             Container self = child("attention", new Container());
             query = self.registerChild("query", new Linear(hidden, hidden, true));
             key = self.registerChild("key", new Linear(kvHidden, hidden, true));
@@ -56,7 +58,7 @@ public final class QFormer extends Module {
             try (Scope s = Scope.open()) {
                 Tensor q = Heads.split(query.forward(x), heads), k = Heads.split(key.forward(kv), heads),
                         v = Heads.split(value.forward(kv), heads);
-                double p = training ? dropout : 0;
+                double p = training ? attentionDropout : 0;
                 Tensor ctx = Heads.merge(F.scaledDotProductAttention(q, k, v, mask, p, false, 0));
                 return s.keep(norm.forward(F.dropout(dense.forward(ctx), dropout, training).add(x)));
             }
@@ -97,9 +99,9 @@ public final class QFormer extends Module {
 
         /** kvHidden: width of what cross-attention reads (the image features, or X-Former's enriched MAE features). */
         public Layer(Config c, boolean hasCross, int kvHidden) {
-            attention = child("attention", new Attention(c.hiddenSize, c.hiddenSize, c.heads, c.layerNormEps, c.dropout));
+            attention = child("attention", new Attention(c.hiddenSize, c.hiddenSize, c.heads, c.layerNormEps, c.dropout, c.attentionDropout));
             crossattention = hasCross
-                    ? child("crossattention", new Attention(c.hiddenSize, kvHidden, c.heads, c.layerNormEps, c.dropout)) : null;
+                    ? child("crossattention", new Attention(c.hiddenSize, kvHidden, c.heads, c.layerNormEps, c.dropout, c.attentionDropout)) : null;
             // The FFNs register their Linear/LayerNorm children directly on this layer (HF names them siblings).
             textFfn = c.textInput ? new FeedForward(this, "intermediate", "output", c.hiddenSize, c.intermediate,
                     c.layerNormEps, c.dropout) : null;

@@ -79,7 +79,7 @@ public final class XFormer extends Module {
         Block(QFormer.Config q, int maeHidden) {
             int d = q.hiddenSize();
             projIn = child("mae_proj_in", new Linear(maeHidden, d, true));
-            crossattention = child("mae_crossattention", new QFormer.Attention(d, d, q.heads(), q.layerNormEps(), q.dropout()));
+            crossattention = child("mae_crossattention", new QFormer.Attention(d, d, q.heads(), q.layerNormEps(), q.dropout(), q.attentionDropout()));
             ffn = new QFormer.FeedForward(this, "mae_intermediate", "mae_output", d, q.intermediate(), q.layerNormEps(), q.dropout());
             projOut = child("mae_proj_out", new Linear(d, maeHidden, true));
             layer = child("layer", new QFormer.Layer(q, true, d));

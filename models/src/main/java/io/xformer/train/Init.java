@@ -38,7 +38,7 @@ public final class Init {
             return;
         }
         try (Generator g = new Generator(init.seed())) {
-            m.initialize(g, DType.F32, device);
+            m.initialize(g, DType.F32, device, init.std());
         }
         try (Guard ng = Guard.noGrad(); Scope s = Scope.open()) {
             // transformers' init for the fixed parts: temp 0.07

@@ -13,7 +13,7 @@ import java.util.List;
  *
  * <pre>
  * {"model": { XFormerForPreTraining config.json fields },
- *  "init": {"checkpoint": DIR} | {"vision": BLIP2_DIR, "mae": VITMAE_DIR, "qformer": BERT_OR_BLIP2_DIR, "seed": 0},
+ *  "init": {"checkpoint": DIR} | {"vision": BLIP2_DIR, "mae": VITMAE_DIR, "qformer": BERT_OR_BLIP2_DIR, "seed": 0, "std": 0.02},
  *  "tokenizer": "tokenizer.json",
  *  "data": {"synthetic": {"dir", "images", "seed", "size"},     (generated when dir is missing)
  *           "train": [{"annotations", "images"} | {"webdataset": [shards]}], "val": [...]},
@@ -23,7 +23,7 @@ import java.util.List;
  * </pre>
  */
 public record TrainConfig(Path file, JsonNode model, Init init, Path tokenizer, Data data, Train train) {
-    public record Init(Path checkpoint, Path vision, Path mae, Path qformer, long seed) {}
+    public record Init(Path checkpoint, Path vision, Path mae, Path qformer, long seed, double std) {}
 
     public record SourceSpec(Path annotations, Path images, List<Path> webdataset) {}
 
@@ -47,7 +47,7 @@ public record TrainConfig(Path file, JsonNode model, Init init, Path tokenizer, 
         JsonNode model = need(root, "model", file);
         JsonNode i = root.path("init");
         Init init = new Init(path(base, i, "checkpoint"), path(base, i, "vision"), path(base, i, "mae"), path(base, i, "qformer"),
-                i.path("seed").asLong(0));
+                i.path("seed").asLong(0), i.path("std").asDouble(0.02));
         Path tok = path(base, root, "tokenizer");
         if (tok == null) throw new TorchException(file + ": \"tokenizer\" (a tokenizer.json) is required");
         JsonNode d = root.path("data");

@@ -19,7 +19,7 @@ public final class LayerNorm extends Module {
     }
 
     @Override
-    protected void resetParameters(Generator gen, DType dtype, Device device) {
+    protected void resetParameters(Generator gen, DType dtype, Device device, double std) {
         weight.set(Torch.ones(dtype, device, shape));
         bias.set(Torch.zeros(dtype, device, shape));
     }

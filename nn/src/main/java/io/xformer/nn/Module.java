@@ -202,17 +202,22 @@ public abstract class Module implements AutoCloseable {
      * each module initialises its own parameters in {@link #resetParameters}, children after.
      */
     public final void initialize(Generator gen, DType dtype, Device device) {
-        try (Guard g = Guard.noGrad()) {
-            resetParameters(gen, dtype, device);
-        }
-        children.values().forEach(c -> c.initialize(gen, dtype, device));
+        initialize(gen, dtype, device, 0.02);
     }
 
-    /** Default initialisation: normal(0, 0.02) matrices and embeddings, zero vectors. Layers override. */
-    protected void resetParameters(Generator gen, DType dtype, Device device) {
+    /** As {@link #initialize(Generator, DType, Device)} with normal(0, std) for matrices and embeddings. */
+    public final void initialize(Generator gen, DType dtype, Device device, double std) {
+        try (Guard g = Guard.noGrad()) {
+            resetParameters(gen, dtype, device, std);
+        }
+        children.values().forEach(c -> c.initialize(gen, dtype, device, std));
+    }
+
+    /** Default initialisation: normal(0, std) matrices and embeddings, zero vectors. Layers override. */
+    protected void resetParameters(Generator gen, DType dtype, Device device, double std) {
         for (Parameter p : params.values()) {
             long[] s = p.shape();
-            if (s.length >= 2) p.set(Torch.randn(gen, dtype, device, s).mul_(0.02));
+            if (s.length >= 2) p.set(Torch.randn(gen, dtype, device, s).mul_(std));
             else p.set(Torch.zeros(dtype, device, s));
         }
     }
