@@ -25,11 +25,19 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "continue from DIR/checkpoints/latest")
     boolean resume;
 
+    @Option(names = "--stop-after", paramLabel = "N",
+            description = "stop after step N with a checkpoint (the schedule still spans max_steps); continue with --resume")
+    Long stopAfter;
+
     @Override
     public Integer call() throws Exception {
         if (stage != 1) throw new IllegalArgumentException("--stage " + stage + " is not implemented yet (stage 1 is)");
         TrainConfig cfg = TrainConfig.load(config);
-        Stage1Trainer.Result r = Stage1Trainer.run(cfg, output, maxSteps, resume, System.console() != null);
+        Stage1Trainer.Result r = Stage1Trainer.run(cfg, output, maxSteps, stopAfter, resume, System.console() != null);
+        if (r.modelDir() == null) {
+            System.out.println("stopped after step " + r.steps() + "; continue with --resume; skipped images: " + r.skipped());
+            return 0;
+        }
         System.out.println("trained " + r.steps() + " steps; model saved to " + r.modelDir() + "; skipped images: " + r.skipped());
         if (!r.retrieval().isEmpty())
             System.out.printf("held-out retrieval over %.0f pairs: image->text R@1 %.3f, text->image R@1 %.3f (chance %.3f)%n",

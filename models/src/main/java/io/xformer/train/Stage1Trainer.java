@@ -82,6 +82,15 @@ public final class Stage1Trainer {
     }
 
     public static Result run(TrainConfig cfg, Path outDir, Long maxStepsOverride, boolean resume, boolean terminal) throws IOException {
+        return run(cfg, outDir, maxStepsOverride, null, resume, terminal);
+    }
+
+    /**
+     * stopAfter: end the session after that many steps (checkpointing there) while the
+     * schedule still spans max_steps: a time-sliced or preempted job resumes with --resume.
+     */
+    public static Result run(TrainConfig cfg, Path outDir, Long maxStepsOverride, Long stopAfter, boolean resume, boolean terminal)
+            throws IOException {
         TrainConfig.Train t = cfg.train();
         long maxSteps = maxStepsOverride != null ? maxStepsOverride : t.maxSteps();
         Device device = Device.parse(t.device());
@@ -124,7 +133,8 @@ public final class Stage1Trainer {
                  Reporter rep = new Reporter(startStep, maxSteps, terminal)) {
                 if (latest != null) rep.message("resumed from " + latest + " at step " + startStep);
                 long lastLog = System.nanoTime(), imagesSinceLog = 0;
-                for (long step = startStep; step < maxSteps; step++) {
+                long endStep = stopAfter == null ? maxSteps : Math.min(maxSteps, stopAfter);
+                for (long step = startStep; step < endStep; step++) {
                     double lr = schedule.at(step);
                     Torch.manualSeed(mix(t.seed(), step));
                     Map<String, Double> metrics = new LinkedHashMap<>();
@@ -161,10 +171,15 @@ public final class Stage1Trainer {
                             imagesSinceLog = 0;
                         }
                     }
-                    boolean save = (step + 1) % t.checkpointEvery() == 0 || step + 1 == maxSteps;
+                    boolean save = (step + 1) % t.checkpointEvery() == 0 || step + 1 == endStep;
                     if (save) ckpts.write(step + 1, checkpointNames(model, params), opt.state(),
                             new Checkpoints.State(step + 1, cursor, opt.step()));
                 }
+            }
+            if (stopAfter != null && stopAfter < maxSteps) {
+                opt.close();
+                model.close();
+                return new Result(Math.max(startStep, Math.min(maxSteps, stopAfter)), null, Map.of(), skippedTotal);
             }
             Path modelDir = export(model, cfg, outDir.resolve("model"));
             Map<String, Double> retrieval = cfg.data().val().isEmpty() ? Map.of()
