@@ -9,8 +9,42 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks that print figures.",
-        subcommands = {BenchCommand.Ops.class})
+        subcommands = {BenchCommand.Ops.class, BenchCommand.Stage1.class})
 final class BenchCommand {
+
+    @Command(name = "stage1", mixinStandardHelpOptions = true,
+            description = "Times full stage-1 training steps at a config's dimensions: ms/step, img/s, peak memory.")
+    static final class Stage1 implements Callable<Integer> {
+        @Option(names = "--config", required = true, paramLabel = "FILE")
+        java.nio.file.Path config;
+
+        @Option(names = "--batch", defaultValue = "2")
+        int batch;
+
+        @Option(names = "--steps", defaultValue = "3")
+        int steps;
+
+        @Option(names = "--random-weights", description = "initialise randomly instead of from the config's init sources")
+        boolean randomWeights;
+
+        @Option(names = "--device", description = "override train.device (cpu, cuda, cuda:N)")
+        String device;
+
+        @Option(names = "--text-len", defaultValue = "32")
+        int textLen;
+
+        @Override
+        public Integer call() throws Exception {
+            io.xformer.train.TrainConfig cfg = io.xformer.train.TrainConfig.load(config);
+            io.xformer.nn.Device dev = io.xformer.nn.Device.parse(device != null ? device : cfg.train().device());
+            if (dev.isCuda() && !Torch.cudaIsAvailable()) throw new IllegalArgumentException("CUDA requested but " + Torch.version());
+            var r = io.xformer.train.Stage1Bench.run(cfg.model(), cfg.init(), randomWeights, batch, steps, textLen, dev, cfg.train().amp());
+            System.out.printf("bench stage1: %s, batch %d, %d timed steps on %s (%s)%n", config, batch, steps, dev, Torch.version());
+            System.out.printf("  %.1f ms/step   %.2f img/s   %s %.2f GiB%n", r.msPerStep(), r.imagesPerSecond(), r.peakKind(),
+                    r.peakBytes() / (1024.0 * 1024 * 1024));
+            return 0;
+        }
+    }
 
     /**
      * Per-call cost of one small op through the Java layer against the same call sequence

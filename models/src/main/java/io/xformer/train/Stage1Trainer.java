@@ -60,12 +60,12 @@ public final class Stage1Trainer {
         return m;
     }
 
-    static void freeze(XFormer m) {
+    public static void freeze(XFormer m) {
         m.visionModel.requiresGrad(false);
         if (m.mae != null) m.mae.requiresGrad(false);
     }
 
-    static Map<String, Parameter> trainable(XFormer m) {
+    public static Map<String, Parameter> trainable(XFormer m) {
         Map<String, Parameter> out = new LinkedHashMap<>();
         m.namedParameters().forEach((k, p) -> {
             if (p.trainable()) out.put(k, p);
@@ -193,7 +193,7 @@ public final class Stage1Trainer {
     }
 
     /** One micro-batch forward: frozen encoders under inference mode, the rest with autograd (bf16 autocast on CUDA). */
-    static XFormer.Output step(XFormer model, Loader.Batch b, int patches, Generator gen, Device device, boolean amp) {
+    public static XFormer.Output step(XFormer model, Loader.Batch b, int patches, Generator gen, Device device, boolean amp) {
         try (Scope s = Scope.open()) {
             long bs = b.size(), sz = b.imageSize();
             Tensor pixels = host(Torch.tensor(b.clipPixels(), bs, 3, sz, sz), device);
@@ -232,7 +232,7 @@ public final class Stage1Trainer {
         return cpu.pinMemory().to(device, null, true);
     }
 
-    static void clampTemp(XFormer m) {
+    public static void clampTemp(XFormer m) {
         try (Guard g = Guard.noGrad(); Scope s = Scope.open()) {
             Tensor temp = m.temp.get();
             temp.copy_(temp.clamp(0.001, 0.5));
