@@ -96,9 +96,10 @@ public final class Init {
     static List<String> bertTargets(String key) {
         Matcher l = BERT_LAYER.matcher(key);
         if (l.matches()) {
-            String n = l.group(1), part = l.group(2), rest = l.group(3);
+            String n = l.group(1), part = l.group(2), rest = tfNames(l.group(3));
             String base = "qformer.encoder.layer." + n + ".";
-            if (part.equals("attention")) return List.of(base + "attention." + rest);
+            // BERT's attention.self.* is the Q-Former's attention.attention.*
+            if (part.equals("attention")) return List.of(base + "attention." + (rest.startsWith("self.") ? "attention." + rest.substring(5) : rest));
             String query = part.equals("intermediate") ? "intermediate_query." : "output_query.";
             return List.of(base + part + "." + rest, base + query + rest);
         }
@@ -108,8 +109,15 @@ public final class Init {
             case "bert.embeddings.LayerNorm.weight", "bert.embeddings.LayerNorm.gamma" -> List.of("qformer.layernorm.weight");
             case "bert.embeddings.LayerNorm.bias", "bert.embeddings.LayerNorm.beta" -> List.of("qformer.layernorm.bias");
             case "cls.predictions.bias" -> List.of("cls.predictions.bias");
-            default -> key.startsWith("cls.predictions.transform.") ? List.of(key) : List.of();
+            default -> key.startsWith("cls.predictions.transform.") ? List.of(tfNames(key)) : List.of();
         };
+    }
+
+    /** Old TF-converted checkpoints name LayerNorm parameters gamma / beta. */
+    static String tfNames(String k) {
+        if (k.endsWith(".gamma")) return k.substring(0, k.length() - 6) + ".weight";
+        if (k.endsWith(".beta")) return k.substring(0, k.length() - 5) + ".bias";
+        return k;
     }
 
     /** A BERT tensor for a slot whose leading dim may be larger (vocab + [DEC]): extra rows keep their fresh init. */
