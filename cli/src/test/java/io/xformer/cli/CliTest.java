@@ -100,6 +100,55 @@ class CliTest {
         }
     }
 
+    static long field(String json, String key) {
+        var m = java.util.regex.Pattern.compile("\"" + key + "\": (\\d+)").matcher(json);
+        assertTrue(m.find(), key + " in " + json);
+        return Long.parseLong(m.group(1));
+    }
+
+    @Test
+    void paramsMatchThePaper() {
+        Path configs = HF.getParent().getParent().resolve("configs");
+        Result blip2 = run("params", "--config", configs.resolve("blip2-opt2.7b.json").toString(), "--stage", "2", "--json");
+        Result xf = run("params", "--config", configs.resolve("xformer-opt2.7b.json").toString(), "--stage", "2", "--json");
+        assertEquals(0, blip2.code(), blip2.err());
+        long b = field(blip2.out(), "trainable"), x = field(xf.out(), "trainable");
+        assertTrue(b >= 107_000_000 && b <= 110_000_000, "BLIP-2 stage-2 trainable " + b);
+        assertTrue(x - b >= 15_000_000 && x - b <= 30_000_000, "X-Former adds " + (x - b));
+        assertTrue(field(xf.out(), "frozen") > field(blip2.out(), "frozen"), "the MAE-ViT is frozen too");
+    }
+
+    @Test
+    void trainWritesMetricsCheckpointsAndALoadableModel() throws IOException {
+        Path data = tmp.resolve("synthetic");
+        assertEquals(0, run("make-synthetic", "--out", data.toString(), "--images", "24", "--size", "40").code());
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var cfg = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(HF.getParent().getParent().resolve("configs/tiny.json").toFile());
+        cfg.put("tokenizer", HF.resolve("tokenizer-wordpiece/tokenizer.json").toString());
+        var d = cfg.putObject("data");
+        d.putArray("train").addObject().put("annotations", data.resolve("captions_train.json").toString()).put("images", data.toString());
+        d.putArray("val").addObject().put("annotations", data.resolve("captions_val.json").toString()).put("images", data.toString());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) cfg.get("train")).put("batch_size", 4).put("checkpoint_every", 2);
+        Path cfgFile = tmp.resolve("cfg.json");
+        Files.writeString(cfgFile, cfg.toPrettyString());
+        Path out = tmp.resolve("run");
+        Result r = run("train", "--config", cfgFile.toString(), "--max-steps", "3", "--output", out.toString());
+        assertEquals(0, r.code(), r.err());
+        String[] lines = Files.readString(out.resolve("metrics.jsonl")).strip().split("\n");
+        assertEquals(3, lines.length);
+        for (String k : new String[] {"step", "lr", "loss", "loss_itc", "loss_itm", "loss_itg", "loss_rec", "img_per_s"})
+            assertTrue(lines[2].contains("\"" + k + "\""), k + " in " + lines[2]);
+        assertTrue(Files.isRegularFile(out.resolve("checkpoints/step-0000002/trainable.safetensors")));
+        assertEquals("step-0000003", Files.readString(out.resolve("checkpoints/latest")).strip());
+        assertTrue(r.out().contains("held-out retrieval"), r.out());
+        Result fwd = run("forward", "--model", out.resolve("model").toString(), "--inputs",
+                HF.resolveSibling("xformer-tiny").resolve("xformer-tiny/golden.safetensors").toString(), "--output", tmp.resolve("f.safetensors").toString());
+        assertEquals(0, fwd.code(), fwd.err());
+        Result stage2 = run("train", "--config", cfgFile.toString(), "--stage", "2", "--output", out.toString());
+        assertEquals(2, stage2.code());
+        assertTrue(stage2.err().contains("--stage 2"), stage2.err());
+    }
+
     @Test
     void tokenizePrintsOneJsonArrayPerText() {
         Result r = run("tokenize", "--tokenizer", HF.resolve("tokenizer-wordpiece/tokenizer.json").toString(),
