@@ -237,10 +237,10 @@ public abstract class Pretrained implements AutoCloseable {
             out.put("loss_itc", o.lossItc().reshape(1));
             out.put("loss_itm", o.lossItm().reshape(1));
             out.put("loss_itg", o.lossItg().reshape(1));
-            if (m.mae != null) {
+            if (m.mae != null) out.put("mae_mask", o.vision().mae().mask());
+            if (m.block != null) {
                 out.put("mae_enriched", o.maeEnriched());
                 out.put("rec_logits", o.recLogits());
-                out.put("mae_mask", o.vision().mae().mask());
                 out.put("loss_rec", o.lossRec().reshape(1));
             }
             out.put("loss", o.loss().reshape(1));

@@ -30,18 +30,20 @@ import java.util.Map;
  * </pre>
  */
 public final class XFormer extends Module {
+    public static final java.util.List<String> VARIANTS = java.util.List.of("xformer", "blip2", "concat", "early-ca");
+
     public record Config(String variant, Blip2Vision.Config vision, QFormer.Config qformer, VitMae.Config mae,
-                         int numQueryTokens, int embedDim, int decTokenId, double labelSmoothing) {
+                         int numQueryTokens, int embedDim, int decTokenId, double labelSmoothing, int earlyCaLayers) {
         public static Config from(JsonNode c) {
             String variant = Json.s(c, "variant", "xformer");
-            if (!variant.equals("xformer") && !variant.equals("blip2"))
-                throw new TorchException("config.json: unknown X-Former variant '" + variant + "' (xformer, blip2)");
+            if (!VARIANTS.contains(variant))
+                throw new TorchException("config.json: unknown X-Former variant '" + variant + "' (" + String.join(", ", VARIANTS) + ")");
             QFormer.Config q = QFormer.Config.from(Json.obj(c, "qformer_config"));
             if (!q.textInput()) throw new TorchException("config.json: qformer_config.use_qformer_text_input must be true for stage 1");
             return new Config(variant, Blip2Vision.Config.from(Json.obj(c, "vision_config")), q,
                     variant.equals("blip2") ? null : VitMae.Config.from(Json.obj(c, "mae_config")),
                     Json.i(c, "num_query_tokens", 32), Json.i(c, "image_text_hidden_size", 256), Json.i(c, "dec_token_id", 1),
-                    Json.d(c, "label_smoothing", 0.1));
+                    Json.d(c, "label_smoothing", 0.1), Json.i(c, "early_ca_layers", 3));
         }
 
         public boolean hasMae() {
@@ -94,6 +96,45 @@ public final class XFormer extends Module {
         }
     }
 
+    /**
+     * The paper's §2.2 ablations, as this project reads them (DESIGN.md names them only):
+     * {@code concat} lets the Q-Former's cross-attention read [C; W M] (MAE tokens projected to
+     * the CLIP width, {@code xformer.mae_proj}); {@code early-ca} fuses before the Q-Former:
+     * the CLIP tokens cross-attend to W M in {@code early_ca_layers} BERT-style layers at the
+     * CLIP width ({@code xformer.mae_proj_in}, {@code xformer.early.N.*}). Neither has block 2
+     * or a reconstruction term.
+     */
+    public static final class Fusion extends Module {
+        final Linear proj;
+        final io.xformer.nn.ModuleList<Container> early;
+        final java.util.List<QFormer.Attention> attn = new java.util.ArrayList<>();
+        final java.util.List<QFormer.FeedForward> ffn = new java.util.ArrayList<>();
+
+        Fusion(Config c) {
+            int dv = c.vision.hiddenSize(), dm = c.mae.hiddenSize();
+            boolean concat = c.variant.equals("concat");
+            proj = child(concat ? "mae_proj" : "mae_proj_in", new Linear(dm, dv, true));
+            early = concat ? null : child("early", new io.xformer.nn.ModuleList<>(c.earlyCaLayers, i -> new Container()));
+            if (early != null) for (Container layer : early) {
+                attn.add(layer.registerChild("crossattention", new QFormer.Attention(dv, dv, c.vision.heads(), c.vision.layerNormEps(),
+                        c.qformer.dropout(), c.qformer.attentionDropout())));
+                ffn.add(new QFormer.FeedForward(layer, "intermediate", "output", dv, c.vision.intermediate(), c.vision.layerNormEps(),
+                        c.qformer.dropout()));
+            }
+        }
+
+        /** The Q-Former's cross-attention memory from C (B, N, Dv) and the MAE encoding (B, S, Dm). */
+        Tensor memory(Tensor clip, Tensor mae) {
+            try (Scope s = Scope.open()) {
+                Tensor m = proj.forward(mae);
+                if (early == null) return s.keep(Torch.cat(1, clip, m));
+                Tensor h = clip;
+                for (int i = 0; i < attn.size(); i++) h = ffn.get(i).forward(attn.get(i).forward(h, m, null));
+                return s.keep(h);
+            }
+        }
+    }
+
     public final Config cfg;
     public final Blip2Vision visionModel;
     public final Parameter queryTokens, temp;
@@ -103,6 +144,7 @@ public final class XFormer extends Module {
     final LmHead lmHead;
     public final VitMae.ForPreTraining mae;
     public final Block block;
+    public final Fusion fusion;
 
     public XFormer(Config cfg) {
         this.cfg = cfg;
@@ -117,7 +159,9 @@ public final class XFormer extends Module {
         temp = registerParameter("temp");
         lmHead = child("cls", new Container()).registerChild("predictions", new LmHead(cfg.qformer));
         mae = cfg.hasMae() ? child("mae", new VitMae.ForPreTraining(cfg.mae)) : null;
-        block = cfg.hasMae() ? child("xformer", new Block(cfg.qformer, cfg.mae.hiddenSize())) : null;
+        boolean dual = cfg.variant.equals("xformer");
+        block = dual ? child("xformer", new Block(cfg.qformer, cfg.mae.hiddenSize())) : null;
+        fusion = cfg.hasMae() && !dual ? child("xformer", new Fusion(cfg)) : null;
         if (cfg.hasMae() && cfg.mae.decoderHidden() <= 0) throw new TorchException("mae_config: decoder_hidden_size must be > 0");
     }
 
@@ -170,13 +214,14 @@ public final class XFormer extends Module {
         }
     }
 
-    /** The trainable image side: the queries-only pass and (xformer) block 1. */
+    /** The trainable image side: the queries-only pass and (xformer) block 1. Vision.clip is the Q-Former's memory. */
     public Vision queries(Encoded e) {
         try (Scope s = Scope.open()) {
             long b = e.clip().size(0);
-            if (mae == null) {
-                Tensor[] zz = pass(queries(b), cfg.numQueryTokens, null, e.clip(), null);
-                return new Vision(e.clip(), null, s.keep(zz[0]), null, zz[1] == zz[0] ? zz[0] : s.keep(zz[1]));
+            if (block == null) {
+                Tensor memory = fusion == null ? e.clip() : s.keep(fusion.memory(e.clip(), e.mae().lastHiddenState()));
+                Tensor[] zz = pass(queries(b), cfg.numQueryTokens, null, memory, null);
+                return new Vision(memory, e.mae(), s.keep(zz[0]), null, zz[1] == zz[0] ? zz[0] : s.keep(zz[1]));
             }
             Tensor z = qformer.forward(queries(b), cfg.numQueryTokens, null, e.clip());
             Tensor m2 = block.enrich(e.mae().lastHiddenState(), z);
@@ -313,7 +358,7 @@ public final class XFormer extends Module {
             Tensor lItc = itcLoss(sim), lItm = itmLoss(itm), lItg = itgLoss(itg, ids, mask);
             Tensor loss = lItc.add(lItm).add(lItg);
             Tensor enriched = null, rec = null, lRec = null;
-            if (mae != null) {
+            if (block != null) {
                 enriched = block.projOut.forward(v.m2());
                 rec = mae.decoder.forward(enriched, v.mae().idsRestore());
                 lRec = mae.loss(pixelsMae, rec, v.mae().mask());

@@ -218,6 +218,35 @@ class XFormerLossTest {
     }
 
     @Test
+    void ablationVariantsFuseWithoutBlockOrReconstruction() throws IOException {
+        long xformerParams = model("xformer", DType.F32).numTrainable();
+        for (String variant : new String[] {"concat", "early-ca"}) {
+            try (Scope s = Scope.open()) {
+                XFormer m = model(variant, DType.F32);
+                assertNull(m.block);
+                assertNotNull(m.fusion);
+                assertNotNull(m.mae, variant + " keeps the MAE branch");
+                Tensor px = Torch.randn(2, 3, 16, 16);
+                Tensor ids = Torch.tensor(new long[] {2, 7, 3, 2, 8, 3}, 2, 3), mask = Torch.ones(DType.I64, Device.CPU, 2, 3);
+                XFormer.Output o = m.forward(px, px, Torch.rand(2, 4), ids, mask, Torch.tensor(new long[] {1, 0}, 2),
+                        Torch.tensor(new long[] {1, 0}, 2));
+                assertNull(o.lossRec());
+                assertTrue(Double.isFinite(o.loss().item()));
+                // the Q-Former memory: [C; W M] (5 + 3 tokens) for concat, the fused C (5 tokens) for early-ca
+                assertEquals(variant.equals("concat") ? 5 + 3 : 5, o.vision().clip().size(1));
+                // the MAE reaches the queries: changing the MAE image changes Z'
+                Tensor other = m.forward(px, Torch.randn(2, 3, 16, 16), Torch.rand(2, 4), ids, mask, Torch.tensor(new long[] {1, 0}, 2),
+                        Torch.tensor(new long[] {1, 0}, 2)).vision().zPrime();
+                assertTrue(Golden.maxAbsDiff(o.vision().zPrime(), other) > 1e-6, variant);
+                o.loss().backward();
+                assertNotNull(m.fusion.proj.weight.get().grad(), "the fusion trains");
+                if (variant.equals("early-ca")) assertTrue(m.numTrainable() > xformerParams, "early-ca is the heavier fusion");
+                m.close();
+            }
+        }
+    }
+
+    @Test
     void blip2VariantHasNoMaeAndNoReconstruction() throws IOException {
         try (Scope s = Scope.open()) {
             XFormer m = model("blip2", DType.F32);
