@@ -172,9 +172,45 @@ public abstract class Pretrained implements AutoCloseable {
         }
     }
 
-    private static final class Generation extends Pretrained {
+    /** Runners that decode text: the language model, and the embeddings of a prompt. */
+    private abstract static class Generative extends Pretrained {
+        Generative(String a, Module m, Device d) {
+            super(a, m, d);
+        }
+
+        abstract Opt lm();
+
+        abstract Tensor promptEmbeds(Inputs in, Tensor ids);
+
+        @Override
+        public Tensor generate(Inputs in, Generate.Options options) {
+            try (Guard g = Guard.inferenceMode(); Scope s = Scope.open()) {
+                Inputs d = new Inputs(onDevice(in.tensors()), in.origin());
+                Tensor ids = d.require("input_ids", architecture);
+                return s.keep(Generate.generate(lm(), ids, promptEmbeds(d, ids), d.optional("attention_mask"), options));
+            }
+        }
+
+        @Override
+        public Generate.Options options(int numBeams, int maxNewTokens, int minNewTokens, double lengthPenalty) {
+            Opt.Config t = lm().cfg;
+            return new Generate.Options(numBeams, maxNewTokens, minNewTokens, lengthPenalty, t.eosTokenId(), t.padTokenId(), false);
+        }
+    }
+
+    private static final class Generation extends Generative {
         Generation(String a, Blip2Generation m, Device d) {
             super(a, m, d);
+        }
+
+        @Override
+        Opt lm() {
+            return ((Blip2Generation) module).languageModel;
+        }
+
+        @Override
+        Tensor promptEmbeds(Inputs in, Tensor ids) {
+            return ((Blip2Generation) module).forward(pixelsOf(in, architecture), ids, in.optional("attention_mask")).inputsEmbeds();
         }
 
         @Override
@@ -192,22 +228,6 @@ public abstract class Pretrained implements AutoCloseable {
             return out;
         }
 
-        @Override
-        public Tensor generate(Inputs in, Generate.Options options) {
-            try (Guard g = Guard.inferenceMode(); Scope s = Scope.open()) {
-                Inputs d = new Inputs(onDevice(in.tensors()), in.origin());
-                Blip2Generation m = (Blip2Generation) module;
-                Tensor ids = d.require("input_ids", architecture);
-                Blip2Generation.Output o = m.forward(pixelsOf(d, architecture), ids, d.optional("attention_mask"));
-                return s.keep(Generate.generate(m.languageModel, ids, o.inputsEmbeds(), d.optional("attention_mask"), options));
-            }
-        }
-
-        @Override
-        public Generate.Options options(int numBeams, int maxNewTokens, int minNewTokens, double lengthPenalty) {
-            Opt.Config t = ((Blip2Generation) module).cfg.text();
-            return new Generate.Options(numBeams, maxNewTokens, minNewTokens, lengthPenalty, t.eosTokenId(), t.padTokenId(), false);
-        }
     }
 
     private static final class Stage1 extends Pretrained {
@@ -248,9 +268,19 @@ public abstract class Pretrained implements AutoCloseable {
         }
     }
 
-    private static final class CausalLm extends Pretrained {
+    private static final class CausalLm extends Generative {
         CausalLm(String a, Opt m, Device d) {
             super(a, m, d);
+        }
+
+        @Override
+        Opt lm() {
+            return (Opt) module;
+        }
+
+        @Override
+        Tensor promptEmbeds(Inputs in, Tensor ids) {
+            return lm().embed(ids);
         }
 
         @Override
@@ -260,20 +290,5 @@ public abstract class Pretrained implements AutoCloseable {
             return new LinkedHashMap<>(Map.of("logits", m.forward(m.embed(ids), in.optional("attention_mask"), null)));
         }
 
-        @Override
-        public Tensor generate(Inputs in, Generate.Options options) {
-            try (Guard g = Guard.inferenceMode(); Scope s = Scope.open()) {
-                Inputs d = new Inputs(onDevice(in.tensors()), in.origin());
-                Opt m = (Opt) module;
-                Tensor ids = d.require("input_ids", architecture);
-                return s.keep(Generate.generate(m, ids, m.embed(ids), d.optional("attention_mask"), options));
-            }
-        }
-
-        @Override
-        public Generate.Options options(int numBeams, int maxNewTokens, int minNewTokens, double lengthPenalty) {
-            Opt.Config t = ((Opt) module).cfg;
-            return new Generate.Options(numBeams, maxNewTokens, minNewTokens, lengthPenalty, t.eosTokenId(), t.padTokenId(), false);
-        }
     }
 }
