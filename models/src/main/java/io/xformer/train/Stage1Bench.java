@@ -39,10 +39,7 @@ public final class Stage1Bench {
             }
         }
         Stage1Trainer.freeze(m);
-        if (device.isCuda()) {
-            m.visionModel.to(device, DType.BF16);
-            if (m.mae != null) m.mae.to(device, DType.BF16);
-        }
+        Stage1Trainer.frozenToComputeDtype(m, device);
         int size = m.cfg.vision().imageSize(), patches = m.cfg.hasMae() ? m.cfg.mae().numPatches() : 0;
         Random r = new Random(0);
         float[] px = new float[batch * 3 * size * size];

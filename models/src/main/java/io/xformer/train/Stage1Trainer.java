@@ -57,7 +57,15 @@ public final class Stage1Trainer {
         XFormer m = new XFormer(XFormer.Config.from(cfg.model()));
         Init.apply(m, cfg.init(), device);
         freeze(m);
+        frozenToComputeDtype(m, device);
         return m;
+    }
+
+    /** Frozen encoders run in bf16 on CUDA (converted once); trainable weights stay fp32 under autocast. */
+    public static void frozenToComputeDtype(XFormer m, Device device) {
+        if (!device.isCuda()) return;
+        m.visionModel.to(device, DType.BF16);
+        if (m.mae != null) m.mae.to(device, DType.BF16);
     }
 
     public static void freeze(XFormer m) {
