@@ -39,7 +39,7 @@ public final class Stage1Bench {
             }
         }
         Stage1Trainer.freeze(m);
-        Stage1Trainer.frozenToComputeDtype(m, device);
+        Stage1Trainer.frozenToComputeDtype(m, device, amp);
         int size = m.cfg.vision().imageSize(), patches = m.cfg.hasMae() ? m.cfg.mae().numPatches() : 0;
         Random r = new Random(0);
         float[] px = new float[batch * 3 * size * size];

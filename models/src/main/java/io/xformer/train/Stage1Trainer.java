@@ -57,13 +57,16 @@ public final class Stage1Trainer {
         XFormer m = new XFormer(XFormer.Config.from(cfg.model()));
         Init.apply(m, cfg.init(), device);
         freeze(m);
-        frozenToComputeDtype(m, device);
+        frozenToComputeDtype(m, device, cfg.train().amp());
         return m;
     }
 
-    /** Frozen encoders run in bf16 on CUDA (converted once); trainable weights stay fp32 under autocast. */
-    public static void frozenToComputeDtype(XFormer m, Device device) {
-        if (!device.isCuda()) return;
+    /**
+     * With bf16 autocast on CUDA, the frozen encoders are converted to bf16 once (their matmuls
+     * run in bf16 anyway); trainable weights stay fp32. Without autocast everything stays fp32.
+     */
+    public static void frozenToComputeDtype(XFormer m, Device device, boolean amp) {
+        if (!device.isCuda() || !amp) return;
         m.visionModel.to(device, DType.BF16);
         if (m.mae != null) m.mae.to(device, DType.BF16);
     }
@@ -209,7 +212,9 @@ public final class Stage1Trainer {
             Tensor ids = host(Torch.tensor(b.ids(), bs, b.textLen()), device), mask = host(Torch.tensor(b.mask(), bs, b.textLen()), device);
             Tensor noise = model.mae == null ? null : Torch.rand(gen, DType.F32, device, bs, patches);
             XFormer.Encoded enc;
-            try (Guard g = Guard.inferenceMode(); Scope inner = Scope.open()) {
+            boolean autocast = amp && device.isCuda();
+            try (Guard g = Guard.inferenceMode(); Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null;
+                 Scope inner = Scope.open()) {
                 XFormer.Encoded e = model.encode(pixels, pixelsMae, noise);
                 enc = e;
                 inner.keep(e.clip());
@@ -223,7 +228,7 @@ public final class Stage1Trainer {
             XFormer.Encoded plain = new XFormer.Encoded(enc.clip().clone(), enc.mae() == null ? null
                     : new io.xformer.models.VitMae.Encoded(enc.mae().lastHiddenState().clone(), enc.mae().mask().clone(),
                     enc.mae().idsRestore().clone()));
-            try (Guard ac = amp && device.isCuda() ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
+            try (Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
                 XFormer.Output o = model.losses(model.queries(plain), pixelsMae, ids, mask, sim -> XFormer.sampleNegatives(sim, gen));
                 return keep(s, o);
             }
