@@ -335,7 +335,8 @@ public final class Stage1Trainer {
             System.arraycopy(tb.ids()[i], 0, ids, i * len, len);
             System.arraycopy(tb.attentionMask()[i], 0, mask, i * len, len);
         }
-        try (Scope s = Scope.open(); Guard g = Guard.inferenceMode(); Generator gen = new Generator(t.seed())) {
+        try (Scope s = Scope.open(); Guard g = Guard.inferenceMode(); Generator gen = new Generator(t.seed());
+             Guard ac = t.amp() && device.isCuda() ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
             Tensor px = Torch.tensor(clip, m, 3, sz, sz).to(device), pm = Torch.tensor(mae, m, 3, sz, sz).to(device);
             Tensor noise = model.mae == null ? null : Torch.rand(gen, DType.F32, device, m, model.cfg.mae().numPatches());
             XFormer.Vision v = model.queries(model.encode(px, model.mae == null ? null : pm, noise));
