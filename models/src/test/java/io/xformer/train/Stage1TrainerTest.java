@@ -93,6 +93,40 @@ class Stage1TrainerTest {
     }
 
     @Test
+    void aTrainingProcessKilledAtAnyMomentLeavesALoadableCheckpoint() throws Exception {
+        Path cfg = config("kill", data.resolve("captions_train.json"), 24);
+        ObjectNode c = (ObjectNode) JSON.readTree(cfg.toFile());
+        ((ObjectNode) c.get("train")).put("checkpoint_every", 1); // a checkpoint write is under way most of the time
+        Files.writeString(cfg, c.toPrettyString());
+        Path straight = tmp.resolve("kill-straight"), killed = tmp.resolve("kill-run");
+        Stage1Trainer.run(TrainConfig.load(cfg), straight, null, null, false, false);
+
+        String java = ProcessHandle.current().info().command().orElse("java");
+        ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Dxft.library=" + System.getProperty("xft.library"),
+                "-cp", System.getProperty("java.class.path"), TrainMain.class.getName(), cfg.toString(), killed.toString())
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("kill.log").toFile());
+        Process p = pb.start();
+        Path latest = killed.resolve("checkpoints/latest");
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (System.nanoTime() < deadline && p.isAlive()
+                && !(Files.exists(latest) && Files.readString(latest).strip().compareTo("step-0000008") >= 0))
+            Thread.sleep(20);
+        Thread.sleep(new java.util.Random().nextInt(150));
+        p.destroyForcibly().waitFor(); // SIGKILL: no shutdown hooks, no cleanup
+        assertTrue(Files.exists(latest), "a checkpoint was written before the kill: " + Files.readString(tmp.resolve("kill.log")));
+
+        Checkpoints ck = new Checkpoints(killed);
+        Path last = ck.latest();
+        try (var a = io.xformer.nn.SafeTensors.open(last.resolve(Checkpoints.TRAINABLE));
+             var b = io.xformer.nn.SafeTensors.open(last.resolve(Checkpoints.OPTIMIZER))) {
+            assertFalse(a.names().isEmpty());
+            assertFalse(b.names().isEmpty());
+        }
+        Stage1Trainer.run(TrainConfig.load(cfg), killed, null, null, true, false);
+        assertSameMetrics(metrics(straight), metrics(killed));
+    }
+
+    @Test
     void resumeWithoutACheckpointIsAClearError() throws IOException {
         Path cfg = config("nockpt", data.resolve("captions_train.json"), 4);
         var e = assertThrows(io.xformer.nn.TorchException.class,

@@ -13,6 +13,11 @@ import java.lang.foreign.MemorySegment;
 final class Native {
     static {
         NativeLibrary.ensureLoaded();
+        // Debian's libtorch starts its OpenMP pool at one thread; use every core unless the user chose.
+        String env = System.getenv("XFT_NUM_THREADS");
+        if (env != null && !env.isBlank()) io.xformer.bindings.xft.xft_h.xft_set_num_threads(Integer.parseInt(env.strip()));
+        else if (System.getenv("OMP_NUM_THREADS") == null)
+            io.xformer.bindings.xft.xft_h.xft_set_num_threads(Runtime.getRuntime().availableProcessors());
     }
 
     private static final int SCRATCH_SLOTS = 64;
