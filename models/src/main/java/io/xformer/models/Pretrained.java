@@ -80,6 +80,12 @@ public abstract class Pretrained implements AutoCloseable {
         public Tensor optional(String name) {
             return tensors.get(name);
         }
+
+        /** attention_mask, or all ones (no padding) shaped like ids. */
+        public Tensor maskFor(Tensor ids) {
+            Tensor m = tensors.get("attention_mask");
+            return m != null ? m : io.xformer.nn.Torch.ones(DType.I64, ids.device(), ids.shape());
+        }
     }
 
     /** Runs the forward pass; every output is owned by the caller's scope. */
@@ -157,8 +163,7 @@ public abstract class Pretrained implements AutoCloseable {
         protected Map<String, Tensor> run(Inputs in) {
             Blip2Retrieval m = (Blip2Retrieval) module;
             Tensor ids = in.require("input_ids", architecture);
-            Tensor mask = in.optional("attention_mask");
-            if (mask == null) mask = io.xformer.nn.Torch.ones(DType.I64, ids.device(), ids.shape());
+            Tensor mask = in.maskFor(ids);
             Blip2Vision.Output v = m.visionModel.forward(pixelsOf(in, architecture));
             Map<String, Tensor> out = new LinkedHashMap<>();
             out.put("vision_last_hidden_state", v.lastHiddenState());
@@ -239,8 +244,7 @@ public abstract class Pretrained implements AutoCloseable {
         protected Map<String, Tensor> run(Inputs in) {
             XFormer m = (XFormer) module;
             Tensor ids = in.require("input_ids", architecture);
-            Tensor mask = in.optional("attention_mask");
-            if (mask == null) mask = io.xformer.nn.Torch.ones(DType.I64, ids.device(), ids.shape());
+            Tensor mask = in.maskFor(ids);
             long b = ids.size(0);
             // without given negatives: the next image / text in the batch (deterministic)
             Tensor next = io.xformer.nn.Torch.arange(1, b + 1, 1, DType.I64, ids.device()).remainder(b);
