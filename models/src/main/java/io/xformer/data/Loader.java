@@ -75,11 +75,17 @@ public final class Loader implements AutoCloseable {
         return permutation(n, seed, epoch)[offset];
     }
 
-    private static final java.util.Map<Long, int[]> PERMS = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The permutations in use: the current epoch's and, at a boundary, the next one's. */
+    private static final java.util.Map<java.util.List<Long>, int[]> PERMS = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(4, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<java.util.List<Long>, int[]> e) {
+                    return size() > 2;
+                }
+            });
 
     static int[] permutation(int n, long seed, long epoch) {
-        long key = seed * 1_000_003L + epoch * 7919L + n;
-        return PERMS.computeIfAbsent(key, k -> {
+        return PERMS.computeIfAbsent(java.util.List.of(seed, epoch, (long) n), k -> {
             int[] p = new int[n];
             for (int i = 0; i < n; i++) p[i] = i;
             Random r = new Random(seed * 31 + epoch);
