@@ -1,7 +1,6 @@
 package io.xformer.models;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.xformer.nn.DType;
 import io.xformer.nn.Linear;
 import io.xformer.nn.Module;
 import io.xformer.nn.Parameter;
@@ -83,10 +82,5 @@ public final class Blip2Generation extends Module {
                     v.afterFirstLayer() == null ? null : s.keep(v.afterFirstLayer())), s.keep(q), s.keep(lang), s.keep(emb),
                     s.keep(logits));
         }
-    }
-
-    /** The default LM input dtype: that of the embedding table. */
-    DType dtype() {
-        return languageModel.embedTokens.weight.get().dtype();
     }
 }

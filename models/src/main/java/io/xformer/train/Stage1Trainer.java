@@ -12,7 +12,6 @@ import io.xformer.models.XFormer;
 import io.xformer.nn.AdamW;
 import io.xformer.nn.DType;
 import io.xformer.nn.Device;
-import io.xformer.nn.F;
 import io.xformer.nn.Generator;
 import io.xformer.nn.Guard;
 import io.xformer.nn.LrSchedule;
