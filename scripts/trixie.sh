@@ -77,6 +77,7 @@ cuda_headers() { # trixie's libtorch-cuda-dev unpacked (not installed: it confli
 }
 
 cmd=${1:-test}; shift || true
+xf_find_jdk
 make_chroot
 trap umount_all EXIT
 mount_all

@@ -31,6 +31,7 @@ public final class NativeLibrary {
             tried.add(candidate);
             if (Files.isRegularFile(candidate)) {
                 Path abs = candidate.toAbsolutePath().normalize();
+                NativeEnv.applyDefaults();
                 try {
                     SignalGuard.around(() -> System.load(abs.toString()));
                 } catch (UnsatisfiedLinkError e) {

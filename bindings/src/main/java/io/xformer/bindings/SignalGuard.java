@@ -20,8 +20,7 @@ import java.util.List;
  * JVM's routine SIGSEGVs into a crash ("sent by kill"). This class reads every signal's
  * disposition with libc's {@code sigaction} before a load and puts back any that the load
  * changed, so whoever starts the JVM (launcher, Surefire, an embedding application) needs no
- * {@code LD_PRELOAD} of libjsig. It also tells UCX not to install its handlers at all
- * ({@code UCX_HANDLE_ERRORS=none}, unless the user set that variable).
+ * {@code LD_PRELOAD} of libjsig. ({@link NativeEnv} also asks UCX not to install them at all.)
  */
 public final class SignalGuard {
     // struct sigaction is 152 bytes on x86_64 glibc, 152 on aarch64; a larger buffer is harmless.
@@ -33,18 +32,11 @@ public final class SignalGuard {
     private static final MethodHandle SIGACTION = LINKER.downcallHandle(
             LINKER.defaultLookup().find("sigaction").orElseThrow(),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle SETENV = LINKER.downcallHandle(
-            LINKER.defaultLookup().find("setenv").orElseThrow(),
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-    private static final MethodHandle GETENV = LINKER.downcallHandle(
-            LINKER.defaultLookup().find("getenv").orElseThrow(),
-            FunctionDescriptor.of(ADDRESS, ADDRESS));
 
     private SignalGuard() {}
 
     /** Runs {@code load} (a System.load) and restores every signal disposition it changed; returns their numbers. */
     public static List<Integer> around(Runnable load) {
-        quietUcx();
         // Arena.ofConfined: the saved dispositions live only for this call.
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment[] saved = new MemorySegment[MAX_SIGNAL + 1];
@@ -66,18 +58,6 @@ public final class SignalGuard {
             if (!restored.isEmpty() && System.getenv("XFORMER_DEBUG") != null)
                 System.err.println("xformer: restored the JVM's handlers of signals " + restored + " after loading native code");
             return restored;
-        }
-    }
-
-    /** UCX reads this when its library is initialised; a user's own setting wins. */
-    private static void quietUcx() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment name = arena.allocateFrom("UCX_HANDLE_ERRORS");
-            MemorySegment cur = (MemorySegment) GETENV.invokeExact(name);
-            if (cur.address() != 0) return;
-            int rc = (int) SETENV.invokeExact(name, arena.allocateFrom("none"), 0);
-        } catch (Throwable t) {
-            throw new IllegalStateException("setenv(UCX_HANDLE_ERRORS) failed", t);
         }
     }
 

@@ -3,16 +3,26 @@ package io.xformer.nn;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.xformer.bindings.SignalGuard;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Child-JVM workload of {@link SignalChainingTest}: loads a library that installs fatal-signal
- * handlers (UCX's libucs, as libtorch 2.x's OpenMPI does), guarded or not, then does what makes
+ * Child-JVM workload of {@link SignalChainingTest}: takes the JVM's SIGSEGV handler away the way
+ * a library constructor does, guarded by {@link SignalGuard} or not, then does what makes
  * HotSpot raise SIGSEGV on purpose: JIT-compiled implicit null checks that hit null, safepoints
  * forced by GC, Jackson parsing, and libtorch work on several threads.
- * Args: LIBRARY guarded|unguarded SECONDS. Exit 0 when the JVM survived.
+ * Args: HOSTILE guarded|unguarded SECONDS, where HOSTILE is a library to load (UCX's libucs, as
+ * libtorch 2.x's OpenMPI loads it) or "default" (SIGSEGV reset to the default action, which
+ * kills the process at the first trap). Exit 0 when the JVM survived.
  */
 public final class SignalStress {
     static final class Holder {
@@ -23,12 +33,25 @@ public final class SignalStress {
         return h.x; // compiled as an implicit null check: a null h is a SIGSEGV the JVM turns into an NPE
     }
 
+    static void resetSegvToDefault() {
+        Linker linker = Linker.nativeLinker();
+        MethodHandle sigaction = linker.downcallHandle(linker.defaultLookup().find("sigaction").orElseThrow(),
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+        // Arena.ofConfined: sigaction copies the struct; all zero = SIG_DFL, empty mask, no flags.
+        try (Arena arena = Arena.ofConfined()) {
+            int rc = (int) sigaction.invokeExact(11, arena.allocate(512), MemorySegment.NULL);
+            if (rc != 0) throw new IllegalStateException("sigaction returned " + rc);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
     public static void main(String[] args) throws Exception {
-        Path lib = Path.of(args[0]);
+        Runnable hostile = args[0].equals("default") ? SignalStress::resetSegvToDefault : () -> System.load(Path.of(args[0]).toString());
         boolean guarded = args[1].equals("guarded");
         long until = System.nanoTime() + (long) (Double.parseDouble(args[2]) * 1e9);
-        if (guarded) SignalGuard.around(() -> System.load(lib.toString()));
-        else System.load(lib.toString());
+        if (guarded) SignalGuard.around(hostile);
+        else hostile.run();
         Torch.manualSeed(0); // loads libtorch (through the guarded loader)
 
         List<Thread> threads = new ArrayList<>();
