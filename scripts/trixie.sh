@@ -69,11 +69,21 @@ in_chroot() {
     JAVA_HOME="$JAVA_HOME" LANG=C.UTF-8 CI="${CI:-}" /bin/bash -c "cd /src && $1"
 }
 
-cuda_headers() { # trixie's libtorch-cuda-dev unpacked (not installed: it conflicts with libtorch-dev)
+cuda_headers() {
+  # trixie's libtorch-cuda-dev unpacked, not installed: it conflicts with libtorch-dev, and its
+  # runtime (1.4 GB plus CUDA and cuDNN) is not needed to compile.
   local d=$CH/opt/libtorch-cuda
-  [ -f "$d/.ready" ] && return 0
-  in_chroot "mkdir -p /opt/libtorch-cuda/debs && cd /opt/libtorch-cuda/debs && apt-get download -qq libtorch-cuda-dev libtorch-cuda-2.6 2>&1 | tail -2; ls"
-  touch "$d/.ready"
+  if [ ! -f "$d/.ready" ]; then
+    rm -rf "$d" && mkdir -p "$d/debs"
+    in_chroot "cd /opt/libtorch-cuda/debs && apt-get download -qq libtorch-cuda-dev 2>/dev/null && dpkg -x libtorch-cuda-dev_*.deb /opt/libtorch-cuda/root" \
+      || xf_die "could not fetch libtorch-cuda-dev from trixie's contrib component"
+    touch "$d/.ready"
+  fi
+  # CUDA's own headers: the host's toolkit (CUDA_HOME or /usr/local/cuda), mounted at the same path.
+  local cuda; cuda=$(readlink -f "${CUDA_HOME:-/usr/local/cuda}")
+  [ -f "$cuda/include/cuda_runtime_api.h" ] || xf_die "no CUDA toolkit headers at $cuda/include (set CUDA_HOME)"
+  mkdir -p "$CH$cuda" && mount --bind "$cuda" "$CH$cuda" && MOUNTS+=("$CH$cuda")
+  CUDA_IN_CHROOT=$cuda
 }
 
 cmd=${1:-test}; shift || true
@@ -84,7 +94,7 @@ mount_all
 copy_project
 case "$cmd" in
   test)  in_chroot "./test $*" ;;
-  cuda)  cuda_headers; in_chroot "scripts/cuda-compile.sh $*" ;;
+  cuda)  cuda_headers; in_chroot "CUDA_HOME=$CUDA_IN_CHROOT scripts/cuda-compile.sh $*" ;;
   shell) in_chroot "bash" ;;
   *) xf_die "usage: scripts/trixie.sh test|cuda|shell" ;;
 esac

@@ -164,7 +164,7 @@ int xft_get_num_threads(void) {
 int xft_set_num_interop_threads(int n) {
   return status_call([&] {
     if (n < 1) throw std::invalid_argument("inter-op thread count must be >= 1, got " + std::to_string(n));
-    if (at::get_num_interop_threads() == n) return;
+    if (static_cast<int64_t>(at::get_num_interop_threads()) == n) return;
     at::set_num_interop_threads(n);  // throws once inter-op work has started
   });
 }

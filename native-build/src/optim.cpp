@@ -1,5 +1,6 @@
 // Multi-tensor optimiser steps: one call per parameter group instead of ~9 ops per tensor.
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 
 #include <cmath>
 #include <string>
@@ -59,7 +60,7 @@ int xft_adamw_step(xft_tensor* const* params, xft_tensor* const* exp_avgs, xft_t
                                     c10::str(p[i].sizes()));
       g.push_back(grad);
     }
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     if (impl == XFT_ADAMW_FUSED) {
       compat::fused_adamw(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step);
     } else if (impl == XFT_ADAMW_FOREACH) {
