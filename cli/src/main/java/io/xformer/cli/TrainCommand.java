@@ -1,7 +1,7 @@
 package io.xformer.cli;
 
-import io.xformer.train.Stage1Trainer;
 import io.xformer.train.TrainConfig;
+import io.xformer.train.Training;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -14,7 +14,7 @@ final class TrainCommand implements Callable<Integer> {
     Path config;
 
     @Option(names = "--stage", defaultValue = "1", description = "training stage (stage 1 is implemented)")
-    int stage;
+    String stage;
 
     @Option(names = "--output", defaultValue = "runs/train", paramLabel = "DIR", description = "run folder (default ${DEFAULT-VALUE})")
     Path output;
@@ -31,17 +31,21 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (stage != 1) throw new IllegalArgumentException("--stage " + stage + " is not implemented yet (stage 1 is)");
+        if (!Training.STAGES.contains(stage))
+            throw new IllegalArgumentException("--stage " + stage + " is not implemented yet (stages: " + String.join(", ", Training.STAGES) + ")");
         TrainConfig cfg = TrainConfig.load(config);
-        Stage1Trainer.Result r = Stage1Trainer.run(cfg, output, maxSteps, stopAfter, resume, System.console() != null);
+        Training.Result r;
+        try (ProgressReporter progress = new ProgressReporter(System.console() != null)) {
+            r = Training.run(cfg, stage, output, maxSteps, stopAfter, resume, progress);
+        }
         if (r.modelDir() == null) {
             System.out.println("stopped after step " + r.steps() + "; continue with --resume; skipped images: " + r.skipped());
             return 0;
         }
         System.out.println("trained " + r.steps() + " steps; model saved to " + r.modelDir() + "; skipped images: " + r.skipped());
-        if (!r.retrieval().isEmpty())
+        if (r.evaluation().containsKey("i2t_r1"))
             System.out.printf("held-out retrieval over %.0f pairs: image->text R@1 %.3f, text->image R@1 %.3f (chance %.3f)%n",
-                    r.retrieval().get("pairs"), r.retrieval().get("i2t_r1"), r.retrieval().get("t2i_r1"), r.retrieval().get("chance_r1"));
+                    r.evaluation().get("pairs"), r.evaluation().get("i2t_r1"), r.evaluation().get("t2i_r1"), r.evaluation().get("chance_r1"));
         return 0;
     }
 }
