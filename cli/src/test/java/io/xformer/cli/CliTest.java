@@ -144,9 +144,12 @@ class CliTest {
         Result fwd = run("forward", "--model", out.resolve("model").toString(), "--inputs",
                 HF.resolveSibling("xformer-tiny").resolve("xformer-tiny/golden.safetensors").toString(), "--output", tmp.resolve("f.safetensors").toString());
         assertEquals(0, fwd.code(), fwd.err());
+        Result stage3 = run("train", "--config", cfgFile.toString(), "--stage", "3", "--output", out.toString());
+        assertEquals(2, stage3.code());
+        assertTrue(stage3.err().contains("--stage 3"), stage3.err());
         Result stage2 = run("train", "--config", cfgFile.toString(), "--stage", "2", "--output", out.toString());
-        assertEquals(2, stage2.code());
-        assertTrue(stage2.err().contains("--stage 2"), stage2.err());
+        assertNotEquals(0, stage2.code());
+        assertTrue(stage2.err().contains("stage2"), "a config without a stage-2 part says so: " + stage2.err());
     }
 
     @Test

@@ -33,8 +33,9 @@ import java.util.Map;
 public final class XFormerForConditionalGeneration extends io.xformer.nn.Module {
     public static final java.util.List<String> VARIANTS = java.util.List.of("xformer", "blip2");
 
+    /** json: the config.json this was read from (exports write it back). */
     public record Config(String variant, Blip2Vision.Config vision, QFormer.Config qformer, VitMae.Config mae, JsonNode textConfig,
-                         int numQueryTokens, int imageTokenIndex, double maeMaskRatio) {
+                         int numQueryTokens, int imageTokenIndex, double maeMaskRatio, JsonNode json) {
         /** From an XFormerForConditionalGeneration or Blip2ForConditionalGeneration config.json. */
         public static Config from(JsonNode c) {
             // an HF Blip2ForConditionalGeneration folder has no variant
@@ -52,7 +53,7 @@ public final class XFormerForConditionalGeneration extends io.xformer.nn.Module 
                         m.decoderIntermediate(), m.normPixLoss());
             }
             return new Config(variant, Blip2Vision.Config.from(Json.obj(c, "vision_config")), QFormer.Config.from(Json.obj(c, "qformer_config")),
-                    mae, Json.obj(c, "text_config"), Json.i(c, "num_query_tokens", 32), Json.i(c, "image_token_index", -1), r2);
+                    mae, Json.obj(c, "text_config"), Json.i(c, "num_query_tokens", 32), Json.i(c, "image_token_index", -1), r2, c.deepCopy());
         }
 
         public boolean hasMae() {
@@ -112,15 +113,23 @@ public final class XFormerForConditionalGeneration extends io.xformer.nn.Module 
             Blip2Vision.Output kept = new Blip2Vision.Output(s.keep(v.lastHiddenState()), s.keep(v.pooled()),
                     v.afterFirstLayer() == null ? null : s.keep(v.afterFirstLayer()));
             if (mae == null) return new Encoded(kept.lastHiddenState(), null, kept);
-            if (pixelsMae == null) throw new TorchException("the xformer variant needs pixel_values_mae (ImageNet-normalised pixels)");
+            VitMae.Encoded m = encodeMae(pixelsMae, noise);
+            return new Encoded(kept.lastHiddenState(), new VitMae.Encoded(s.keep(m.lastHiddenState()), s.keep(m.mask()),
+                    s.keep(m.idsRestore())), kept);
+        }
+    }
+
+    /** The MAE-ViT at mask ratio r2 (xformer). */
+    public VitMae.Encoded encodeMae(Tensor pixelsMae, Tensor noise) {
+        if (pixelsMae == null) throw new TorchException("the xformer variant needs pixel_values_mae (ImageNet-normalised pixels)");
+        try (Scope s = Scope.open()) {
             if (noise == null && cfg.maeMaskRatio == 0) {
                 // nothing is masked: keep the patches in order (the result does not depend on it)
                 long b = pixelsMae.size(0), n = cfg.mae.numPatches();
                 noise = Torch.arange(0, n, 1, DType.F32, pixelsMae.device()).unsqueeze(0).expand(b, n).contiguous();
             }
             VitMae.Encoded m = mae.forward(pixelsMae, noise);
-            return new Encoded(kept.lastHiddenState(), new VitMae.Encoded(s.keep(m.lastHiddenState()), s.keep(m.mask()),
-                    s.keep(m.idsRestore())), kept);
+            return new VitMae.Encoded(s.keep(m.lastHiddenState()), s.keep(m.mask()), s.keep(m.idsRestore()));
         }
     }
 
@@ -207,6 +216,14 @@ public final class XFormerForConditionalGeneration extends io.xformer.nn.Module 
             Tensor target = labels.narrow(1, 1, l - 1).to(DType.I64);
             long v = lg.size(2);
             return s.keep(F.crossEntropy(lg.reshape(-1, v), target.reshape(-1), null, F.Reduction.MEAN, -100, 0.0));
+        }
+    }
+
+    /** Decodes after a prompt whose image_token_index placeholders take the (question-aware) queries; (B, prompt + new). */
+    public Tensor generate(Encoded e, Tensor questionIds, Tensor questionMask, Tensor ids, Tensor attentionMask, Generate.Options o) {
+        try (Scope s = Scope.open()) {
+            Tensor lang = languageProjection.forward(queries(e, questionIds, questionMask).zPrime());
+            return s.keep(Generate.generate(opt(), ids, inputsEmbeds(ids, lang), attentionMask, o));
         }
     }
 }
