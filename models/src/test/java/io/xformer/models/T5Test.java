@@ -96,4 +96,21 @@ class T5Test {
         assertEquals("relu", original.activation());
         assertFalse(original.gated());
     }
+
+    /**
+     * configs/xformer-flant5xl.json's text_config is Flan-T5-XL: 2,849,757,184 parameters, as
+     * google/flan-t5-xl. By hand: embeddings and untied head 2 x 32128 x 2048 = 131,596,288;
+     * encoder block 4 x 2048^2 (attention) + 3 x 2048 x 5120 (wi_0, wi_1, wo) + 2 x 2048 (norms)
+     * = 48,238,592, x 24 = 1,157,726,208; decoder block adds cross-attention and a norm:
+     * 65,017,856, x 24 = 1,560,428,544; two position-bias tables 2 x 32 x 32 and two final norms
+     * 2 x 2048: 6,144. Building the module allocates nothing.
+     */
+    @Test
+    void flanT5XlConfigHasFlanT5XlsParameterCount() throws java.io.IOException {
+        var root = new ObjectMapper().readTree(Golden.ROOT.resolve("configs/xformer-flant5xl.json").toFile());
+        T5.Config c = T5.Config.from(root.get("model").get("text_config"));
+        assertTrue(c.ownLmHead());
+        assertFalse(c.scaleDecoderOutputs());
+        assertEquals(2_849_757_184L, new T5(c).numParameters());
+    }
 }
