@@ -88,7 +88,10 @@ public final class T5 extends Module {
         }
     }
 
-    /** weight * x / sqrt(mean(x^2) + eps): no mean subtraction, no bias; statistics in float32. */
+    /**
+     * weight * x / sqrt(mean(x^2) + eps): no mean subtraction, no bias; statistics in float32
+     * (float64 stays float64, where transformers would round it to float32).
+     */
     public static final class LayerNorm extends Module {
         public final Parameter weight;
         private final double eps;
@@ -100,7 +103,8 @@ public final class T5 extends Module {
 
         public Tensor forward(Tensor x) {
             try (Scope s = Scope.open()) {
-                Tensor variance = x.to(DType.F32).square().mean(new long[] {-1}, true);
+                Tensor wide = x.dtype() == DType.F64 ? x : x.to(DType.F32);
+                Tensor variance = wide.square().mean(new long[] {-1}, true);
                 Tensor h = x.mul(variance.add(eps).rsqrt());
                 Tensor w = weight.get();
                 if (w.dtype() == DType.F16 || w.dtype() == DType.BF16) h = h.to(w.dtype());
@@ -408,11 +412,16 @@ public final class T5 extends Module {
         }
     }
 
-    /** Mean cross-entropy of logits (B, L, V) against labels (B, L) over the labels that are not -100 (no shift). */
+    /**
+     * Mean cross-entropy of logits (B, L, V) against labels (B, L) over the labels that are not
+     * -100 (no shift), in float32 for half-precision logits.
+     */
     public static Tensor loss(Tensor logits, Tensor labels) {
         try (Scope s = Scope.open()) {
             long v = logits.size(-1);
-            return s.keep(F.crossEntropy(logits.reshape(-1, v).to(DType.F32), labels.reshape(-1)));
+            Tensor flat = logits.reshape(-1, v);
+            if (flat.dtype() == DType.BF16 || flat.dtype() == DType.F16) flat = flat.to(DType.F32);
+            return s.keep(F.crossEntropy(flat, labels.reshape(-1)));
         }
     }
 
