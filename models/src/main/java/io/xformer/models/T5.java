@@ -1,6 +1,7 @@
 package io.xformer.models;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.xformer.hf.HfCheckpoint;
 import io.xformer.nn.Container;
 import io.xformer.nn.DType;
 import io.xformer.nn.Device;
@@ -353,6 +354,13 @@ public final class T5 extends Module {
     /** Checkpoint keys that name {@code shared} a second time ({@code encoder/decoder.embed_tokens}); a loader drops them. */
     public static boolean isTiedCopy(String key) {
         return key.equals("encoder.embed_tokens.weight") || key.equals("decoder.embed_tokens.weight");
+    }
+
+    /** A T5ForConditionalGeneration folder (google/flan-t5-*): its config, the head untied iff it has lm_head, strict load. */
+    public static T5 load(HfCheckpoint ckpt, DType dtype, Device device) {
+        T5 m = new T5(Config.from(ckpt.config()).withOwnLmHead(ckpt.names(), ""));
+        m.loadStateDict(ckpt.source(), k -> isTiedCopy(k) ? null : k, dtype, device, true);
+        return m;
     }
 
     public Tensor embed(Tensor ids) {

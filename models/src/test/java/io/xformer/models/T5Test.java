@@ -113,4 +113,31 @@ class T5Test {
         assertFalse(c.scaleDecoderOutputs());
         assertEquals(2_849_757_184L, new T5(c).numParameters());
     }
+
+    /**
+     * A bare T5ForConditionalGeneration folder, as google/flan-t5-* are saved: blip2-t5-tiny's
+     * language_model.* without the prefix, plus the stored copies encoder/decoder.embed_tokens.
+     */
+    @Test
+    void loadsAT5ForConditionalGenerationFolder(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws java.io.IOException {
+        try (Scope s = Scope.open(); HfCheckpoint blip = HfCheckpoint.open(Golden.HF.resolve("blip2-t5-tiny"))) {
+            Map<String, Tensor> lm = new java.util.LinkedHashMap<>();
+            for (String k : blip.names())
+                if (k.startsWith("language_model.")) lm.put(k.substring("language_model.".length()), blip.get(k));
+            lm.put("encoder.embed_tokens.weight", lm.get("shared.weight"));
+            lm.put("decoder.embed_tokens.weight", lm.get("shared.weight"));
+            io.xformer.nn.SafeTensors.save(dir.resolve("model.safetensors"), lm, Map.of("format", "pt"));
+            ObjectNode cfg = ((ObjectNode) blip.config().get("text_config").deepCopy());
+            cfg.putArray("architectures").add("T5ForConditionalGeneration");
+            new ObjectMapper().writeValue(dir.resolve("config.json").toFile(), cfg);
+            try (HfCheckpoint ckpt = HfCheckpoint.open(dir)) {
+                T5 t5 = T5.load(ckpt, DType.F32, Device.CPU);
+                assertTrue(t5.cfg.ownLmHead());
+                Map<String, Tensor> g = Golden.load("blip2-t5-tiny");
+                Tensor logits = t5.decode(g.get("decoder_input_ids"), g.get("encoder_last_hidden_state"), g.get("attention_mask"), null);
+                Golden.assertClose("bare T5 folder logits", g.get("logits"), logits, 1e-4);
+                t5.close();
+            }
+        }
+    }
 }
