@@ -48,10 +48,13 @@ public final class T5 extends Module {
         }
 
         /**
-         * From a T5 config.json (or Blip2's text_config). The head is untied when
-         * tie_word_embeddings is false; {@link #withOwnLmHead} overrides that from the
-         * checkpoint's keys (transformers 5 writes tie_word_embeddings true next to a separate
-         * lm_head and keeps the rescale decision in scale_decoder_outputs).
+         * From a T5 config.json (or Blip2's text_config). Rescale iff scale_decoder_outputs
+         * (when present, else tie_word_embeddings). transformers 5 writes tie_word_embeddings
+         * true even beside a separate lm_head and keeps the rescale decision in
+         * scale_decoder_outputs, so the config alone cannot say whether the head is tied; every
+         * T5 checkpoint pairs a tied head with the rescale (original T5) and an untied one
+         * without it (T5 v1.1, Flan-T5), so the head is taken as untied iff there is no rescale.
+         * {@link #withOwnLmHead} settles it from the checkpoint's keys where they are at hand.
          */
         public static Config from(JsonNode c) {
             String type = Json.s(c, "model_type", "t5");
@@ -70,7 +73,7 @@ public final class T5 extends Module {
             return new Config(Json.i(c, "vocab_size", 32128), Json.i(c, "d_model", 512), Json.i(c, "d_kv", 64),
                     Json.i(c, "d_ff", 2048), Json.i(c, "num_heads", 8), layers, Json.i(c, "num_decoder_layers", layers),
                     Json.i(c, "relative_attention_num_buckets", 32), Json.i(c, "relative_attention_max_distance", 128), gated,
-                    act, Json.d(c, "layer_norm_epsilon", 1e-6), Json.d(c, "dropout_rate", 0.1), scale, !tie,
+                    act, Json.d(c, "layer_norm_epsilon", 1e-6), Json.d(c, "dropout_rate", 0.1), scale, !scale,
                     Json.i(c, "decoder_start_token_id", 0), Json.i(c, "eos_token_id", 1), Json.i(c, "pad_token_id", 0));
         }
 
@@ -365,6 +368,15 @@ public final class T5 extends Module {
 
     public Tensor embed(Tensor ids) {
         return shared.forward(ids);
+    }
+
+    /** d_model: the width of inputs_embeds (what a Blip2 language_projection produces). */
+    public int hiddenSize() {
+        return cfg.dModel;
+    }
+
+    public Module module() {
+        return this;
     }
 
     /**

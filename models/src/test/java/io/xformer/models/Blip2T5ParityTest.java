@@ -28,7 +28,9 @@ class Blip2T5ParityTest {
             assertEquals("gelu_new", t.activation());
             assertFalse(t.scaleDecoderOutputs(), "scale_decoder_outputs false wins over tie_word_embeddings true");
             assertTrue(t.ownLmHead(), "lm_head.weight is in the checkpoint");
-            assertFalse(T5.Config.from(ckpt.config().get("text_config")).ownLmHead(), "config alone says tied");
+            assertTrue(T5.Config.from(ckpt.config().get("text_config")).ownLmHead(), "config alone: no rescale, so untied");
+            assertFalse(t.withOwnLmHead(java.util.List.of("language_model.shared.weight"), "language_model.").ownLmHead(),
+                    "keys without lm_head: tied to shared");
         }
     }
 

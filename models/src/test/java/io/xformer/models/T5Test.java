@@ -93,6 +93,7 @@ class T5Test {
         assertFalse(t.scaleDecoderOutputs());
         T5.Config original = T5.Config.from(new ObjectMapper().createObjectNode());
         assertTrue(original.scaleDecoderOutputs(), "original T5: tied and rescaled");
+        assertFalse(original.ownLmHead());
         assertEquals("relu", original.activation());
         assertFalse(original.gated());
     }
