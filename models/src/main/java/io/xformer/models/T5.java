@@ -161,9 +161,11 @@ public final class T5 extends Module {
         final Linear q, k, v, o;
         final Embedding relativeBias; // (buckets, heads), block 0 only
         final int heads;
+        final double dropout;
 
         Attention(Config c, boolean hasRelativeBias) {
             heads = c.heads;
+            dropout = c.dropout;
             q = child("q", new Linear(c.dModel, c.innerDim(), false));
             k = child("k", new Linear(c.dModel, c.innerDim(), false));
             v = child("v", new Linear(c.dModel, c.innerDim(), false));
@@ -199,8 +201,8 @@ public final class T5 extends Module {
                         }
                     }
                 }
-                // T5 does not scale the scores by 1/sqrt(d_kv)
-                Tensor out = F.scaledDotProductAttention(qh, kh, vh, bias.to(qh.dtype()), 0, false, 1.0);
+                // T5 does not scale the scores by 1/sqrt(d_kv); dropout on the attention weights when training
+                Tensor out = F.scaledDotProductAttention(qh, kh, vh, bias.to(qh.dtype()), training ? dropout : 0, false, 1.0);
                 return s.keep(o.forward(Heads.merge(out)));
             }
         }
@@ -255,16 +257,16 @@ public final class T5 extends Module {
             wi0 = c.gated ? child("wi_0", new Linear(c.dModel, c.dFf, false)) : null;
             wi1 = c.gated ? child("wi_1", new Linear(c.dModel, c.dFf, false)) : null;
             wo = child("wo", new Linear(c.dFf, c.dModel, false));
-            activation(null); // fail at construction for an unknown activation
+            if (!List.of("relu", "gelu", "gelu_new", "gelu_pytorch_tanh", "silu", "swish").contains(act))
+                throw new TorchException("unsupported T5 activation '" + act + "' (feed_forward_proj)");
         }
 
         Tensor activation(Tensor x) {
             return switch (act) {
-                case "relu" -> x == null ? null : x.relu();
-                case "gelu" -> x == null ? null : F.gelu(x);
-                case "gelu_new", "gelu_pytorch_tanh" -> x == null ? null : F.gelu(x, true);
-                case "silu", "swish" -> x == null ? null : x.silu();
-                default -> throw new TorchException("unsupported T5 activation '" + act + "'");
+                case "relu" -> x.relu();
+                case "gelu" -> F.gelu(x);
+                case "silu", "swish" -> x.silu();
+                default -> F.gelu(x, true); // gelu_new, gelu_pytorch_tanh
             };
         }
 
@@ -325,17 +327,12 @@ public final class T5 extends Module {
         }
     }
 
+    /** {@code encoder} or {@code decoder}: the blocks and the final T5LayerNorm (the embedding is {@code shared}). */
     static final class Stack extends Module {
         final ModuleList<Block> blocks;
         final LayerNorm finalLayerNorm;
-        final boolean decoder;
-        final int maxDistance;
-        final double dropout;
 
         Stack(Config c, boolean decoder) {
-            this.decoder = decoder;
-            maxDistance = c.maxDistance;
-            dropout = c.dropout;
             blocks = child("block", new ModuleList<>(decoder ? c.decoderLayers : c.encoderLayers, i -> new Block(c, decoder, i == 0)));
             finalLayerNorm = child("final_layer_norm", new LayerNorm(c.dModel, c.layerNormEps));
         }
@@ -391,7 +388,7 @@ public final class T5 extends Module {
                     .to(inputsEmbeds.dtype());
             if (attentionMask != null) bias = bias.add(Masks.padding(attentionMask, inputsEmbeds.dtype()));
             Tensor h = F.dropout(inputsEmbeds, cfg.dropout, training);
-            for (Block b : encoder.blocks) h = b.forward(h, bias, null, null, null, 0);
+            for (int i = 0; i < encoder.blocks.size(); i++) h = encoder.blocks.get(i).forward(h, bias, null, null, null, i);
             return s.keep(F.dropout(encoder.finalLayerNorm.forward(h), cfg.dropout, training));
         }
     }

@@ -141,4 +141,21 @@ class T5Test {
             }
         }
     }
+
+    /** Training mode drops out (embeddings, sublayers, attention weights, as transformers' T5); eval mode is deterministic. */
+    @Test
+    void dropoutOnlyInTrainingMode() {
+        try (Scope s = Scope.open(); HfCheckpoint ckpt = HfCheckpoint.open(Golden.HF.resolve("blip2-t5-tiny"))) {
+            Blip2T5 m = Blip2T5ParityTest.load(ckpt);
+            Map<String, Tensor> g = Golden.load("blip2-t5-tiny");
+            T5 lm = m.languageModel;
+            Tensor x = lm.embed(g.get("decoder_input_ids"));
+            lm.train(true);
+            double changed = Golden.maxAbsDiff(lm.encode(x, null), lm.encode(x, null));
+            lm.train(false);
+            assertTrue(changed > 1e-3, "two training passes differ by " + changed);
+            assertEquals(0.0, Golden.maxAbsDiff(lm.encode(x, null), lm.encode(x, null)));
+            m.close();
+        }
+    }
 }
