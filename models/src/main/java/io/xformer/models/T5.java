@@ -29,7 +29,7 @@ import java.util.List;
  * {@code lm_head.weight} when the head is untied. The decoder keeps a self-attention KV cache
  * and computes the cross-attention keys and values once.
  */
-public final class T5 extends Module {
+public final class T5 extends Module implements LanguageModel {
     /**
      * ownLmHead: whether {@code lm_head.weight} is a separate parameter (else logits use
      * {@code shared.weight}); scaleDecoderOutputs: multiply the decoder output by d_model^-0.5
