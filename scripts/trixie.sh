@@ -5,6 +5,7 @@
 #   scripts/trixie.sh test      # the whole suite on libtorch 2.6 (what CI's second leg runs)
 #   scripts/trixie.sh cuda      # compile libxft with CUDA on against libtorch-cuda-dev 2.6 headers
 #   scripts/trixie.sh shell     # a shell in the chroot, the project copied to /src
+#   scripts/trixie.sh run CMD   # one command in the chroot's /src (e.g. ./xformer bench stage1 ...)
 #
 # The chroot lives in XF_TRIXIE (default /var/tmp/xformer-trixie) and is reused when present;
 # making it takes about two minutes (debootstrap + apt). The Debian mirror is the one this
@@ -96,5 +97,6 @@ case "$cmd" in
   test)  in_chroot "./test $*" ;;
   cuda)  cuda_headers; in_chroot "CUDA_HOME=$CUDA_IN_CHROOT scripts/cuda-compile.sh $*" ;;
   shell) in_chroot "bash" ;;
-  *) xf_die "usage: scripts/trixie.sh test|cuda|shell" ;;
+  run)   in_chroot "$*" ;;
+  *) xf_die "usage: scripts/trixie.sh test|cuda|shell|run CMD" ;;
 esac
