@@ -59,9 +59,9 @@ umount_all() {
   for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do umount -l "${MOUNTS[$i]}" 2>/dev/null || true; done
 }
 
-copy_project() { # the working tree as it is (tracked + untracked, not ignored), without build outputs
+copy_project() { # the working tree as it is (tracked + untracked, not ignored); build outputs stay for speed
   mkdir -p "$CH/src"
-  find "$CH/src" -mindepth 1 -maxdepth 1 ! -name native-build ! -name bindings ! -name nn ! -name models ! -name cli -exec rm -rf {} +
+  find "$CH/src" -type f ! -path '*/target/*' ! -path "$CH/src/native-build/build/*" -delete
   (cd "$ROOT" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -C "$CH/src" -xf -
 }
 
