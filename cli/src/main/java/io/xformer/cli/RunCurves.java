@@ -116,11 +116,13 @@ final class RunCurves {
     static XYChart chart(String metric, List<Run> runs, List<String> labels, int w, int h) {
         XYChart c = new XYChartBuilder().width(w).height(h).title(title(metric)).xAxisTitle("step").yAxisTitle(metric).build();
         XYStyler s = c.getStyler();
-        s.setLegendPosition(Styler.LegendPosition.InsideNE);
+        s.setLegendPosition(Styler.LegendPosition.OutsideS);
+        s.setLegendLayout(Styler.LegendLayout.Horizontal);
         s.setChartBackgroundColor(Color.WHITE);
         s.setPlotGridLinesVisible(true);
         s.setLegendVisible(true);
-        if (metric.equals("lr")) s.setYAxisDecimalPattern("0.0E0");
+        // warmup spans decades (1e-6 -> 1e-4); a log axis keeps both ends readable
+        if (metric.equals("lr")) s.setYAxisLogarithmic(true);
         for (int i = 0; i < runs.size(); i++) {
             double[][] xy = runs.get(i).series().get(metric);
             if (xy == null) continue;
