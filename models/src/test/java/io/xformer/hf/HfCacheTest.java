@@ -75,4 +75,20 @@ class HfCacheTest {
             Files.delete(local);
         }
     }
+
+    @Test
+    void trainingConfigInitPathsTakeIds() throws IOException {
+        Path dir = tmp.resolve("cfg");
+        Files.createDirectories(dir.resolve("local-org/vit"));
+        String cfg = "{\"model\": {}, \"tokenizer\": \"tok.json\", \"data\": {\"train\": [{\"annotations\": \"a.json\"}]},"
+                + " \"init\": {\"vision\": \"local-org/vit\", \"qformer\": \"QFORMER\"}}";
+        // a folder beside the config wins over the id of the same spelling
+        Files.writeString(dir.resolve("ok.json"), cfg.replace("QFORMER", "local-org/vit"));
+        io.xformer.train.TrainConfig c = io.xformer.train.TrainConfig.load(dir.resolve("ok.json"));
+        assertEquals(dir.resolve("local-org/vit"), c.init().vision());
+        // an id with no folder goes to the HF cache, whose miss names the cache entry
+        Files.writeString(dir.resolve("miss.json"), cfg.replace("QFORMER", "no-such-org-xyz/bert@v1"));
+        TorchException e = assertThrows(TorchException.class, () -> io.xformer.train.TrainConfig.load(dir.resolve("miss.json")));
+        assertTrue(e.getMessage().contains("models--no-such-org-xyz--bert/refs/v1"), e.getMessage());
+    }
 }
