@@ -99,13 +99,13 @@ public final class HfCheckpoint implements AutoCloseable {
             } else {
                 throw new TorchException(dir + ": none of " + SINGLE + ", " + INDEX + ", " + PICKLE + ", " + PICKLE_INDEX + " found");
             }
+            boolean lavis = LavisKeys.isLavis(byName.keySet());
+            Map<String, Slot> named = lavis ? LavisKeys.toHf(byName) : byName;
+            return new HfCheckpoint(dir, config, List.copyOf(files), List.copyOf(open), Collections.unmodifiableMap(named), lavis);
         } catch (RuntimeException e) {
             closeAll(open);
             throw e;
         }
-        boolean lavis = LavisKeys.isLavis(byName.keySet());
-        Map<String, Slot> named = lavis ? LavisKeys.toHf(byName) : byName;
-        return new HfCheckpoint(dir, config, List.copyOf(files), List.copyOf(open), Collections.unmodifiableMap(named), lavis);
     }
 
     private static Path parentOf(Path file) {
