@@ -47,6 +47,8 @@ xf_ensure_native_deps() { # extra package names may be passed (./test's test-onl
   if [ -z "${LIBTORCH_HOME:-}" ] && ! ls /usr/lib/*/openblas-pthread/libblas.so.3 >/dev/null 2>&1; then
     missing+=(libopenblas0-pthread)
   fi
+  # `xformer plot` renders text with AWT, which needs fontconfig and at least one font
+  [ -n "$(fc-list 2>/dev/null | head -n 1)" ] || missing+=(fontconfig fonts-dejavu-core)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then
     xf_die "missing: ${missing[*]}. Install them with: sudo apt-get update && sudo apt-get install -y ${missing[*]}"

@@ -251,6 +251,30 @@ int xft_is_grad_enabled(void);
 int xft_is_inference_mode(void);
 int xft_is_autocast_enabled(int device_type);
 
+/* ---- PyTorch checkpoints (torch.save zip format) ----------------------------
+ * Read by libtorch's own restricted unpickler (torch::jit::Unpickler via
+ * readArchiveAndTensors): it rebuilds tensors, storages, dicts, lists, tuples and
+ * scalars and refuses every other global, so a file cannot run code on load.
+ * Nested dicts with string keys are flattened to dotted names ("a.b.weight");
+ * tensors that shared a storage in the file share it here too.
+ * state_key: NULL or "" picks the whole object when every top-level value is a
+ * tensor, else its "state_dict" or "model" dict (LAVIS, Lightning); otherwise the
+ * dotted path of the dict to read. Every error message names the file. */
+typedef struct xft_pickle xft_pickle;
+xft_pickle* xft_pickle_open(const char* path, const char* state_key);
+void xft_pickle_free(xft_pickle* p);
+int64_t xft_pickle_count(const xft_pickle* p);
+/* entry i's dotted name; valid until xft_pickle_free */
+const char* xft_pickle_name(const xft_pickle* p, int64_t i);
+/* a new handle on entry i's tensor (CPU, the file's dtype, strides and storage offset) */
+xft_tensor* xft_pickle_tensor(const xft_pickle* p, int64_t i);
+/* the key that was read ("" for the whole object); valid until xft_pickle_free */
+const char* xft_pickle_state_key(const xft_pickle* p);
+/* Writes n named tensors with torch::pickle_save, in the format torch.load reads: a flat dict,
+ * or {state_key: dict} when state_key is neither NULL nor "" (as training checkpoints nest it). */
+int xft_pickle_save(const char* path, const char* const* names, const xft_tensor* const* tensors, int64_t n,
+                    const char* state_key);
+
 #ifdef __cplusplus
 }
 #endif

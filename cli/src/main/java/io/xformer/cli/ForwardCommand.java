@@ -27,7 +27,7 @@ final class ForwardCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (Scope s = Scope.open(); Pretrained p = Pretrained.load(model.model, model.device(), model.dtype)) {
+        try (Scope s = Scope.open(); Pretrained p = model.load()) {
             Map<String, Tensor> in = SafeTensors.load(inputs);
             Map<String, Tensor> out = p.forward(new Pretrained.Inputs(in, inputs.toString()));
             SafeTensors.save(output, out, Map.of("architecture", p.architecture()));

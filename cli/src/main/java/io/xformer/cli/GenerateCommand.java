@@ -38,7 +38,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (Scope s = Scope.open(); Pretrained p = Pretrained.load(model.model, model.device(), model.dtype)) {
+        try (Scope s = Scope.open(); Pretrained p = model.load()) {
             Map<String, Tensor> in = SafeTensors.load(inputs);
             Tensor seq = p.generate(new Pretrained.Inputs(in, inputs.toString()),
                     p.options(numBeams, maxNewTokens, minNewTokens, lengthPenalty));

@@ -2,7 +2,6 @@ package io.xformer.cli;
 
 import io.xformer.hf.HfCheckpoint;
 import io.xformer.nn.DType;
-import io.xformer.nn.SafeTensors;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.Torch;
@@ -30,7 +29,7 @@ final class InspectCommand implements Callable<Integer> {
             long params = 0;
             double absSum = 0;
             for (String name : ckpt.names()) {
-                SafeTensors.Entry e = ckpt.entry(name);
+                HfCheckpoint.Entry e = ckpt.entry(name);
                 String prefix = name.contains(".") ? name.substring(0, name.indexOf('.')) : name;
                 long[] acc = byPrefix.computeIfAbsent(prefix, k -> new long[2]);
                 acc[0]++;
@@ -47,7 +46,7 @@ final class InspectCommand implements Callable<Integer> {
             System.out.printf("model        %s%n", dir);
             System.out.printf("architecture %s (model_type %s)%n", ckpt.architecture(),
                     ckpt.config().path("model_type").asText("?"));
-            System.out.printf("files        %d safetensors file(s), %.2f MB%n", ckpt.files().size(), bytes / 1e6);
+            System.out.printf("files        %d weight file(s), %.2f MB%n", ckpt.files().size(), bytes / 1e6);
             System.out.printf("tensors      %d  %s%n", ckpt.names().size(), byDtype);
             System.out.printf("parameters   %,d%n", params);
             for (var e : byPrefix.entrySet())

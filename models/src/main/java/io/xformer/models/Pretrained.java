@@ -44,7 +44,16 @@ public abstract class Pretrained implements AutoCloseable {
 
     /** Loads DIR onto device, weights converted to dtype (null keeps the file's). Strict key match. */
     public static Pretrained load(Path dir, Device device, DType dtype) {
-        try (HfCheckpoint ckpt = HfCheckpoint.open(dir)) {
+        return load(dir, device, dtype, null);
+    }
+
+    /**
+     * Loads a model folder, a weights file with its config.json beside it, or a HF cache id
+     * ({@code ORG/NAME[@REV]}); stateKey picks the state dict of a torch.save training checkpoint
+     * (see {@link HfCheckpoint#open(Path, String)}).
+     */
+    public static Pretrained load(Path dir, Device device, DType dtype, String stateKey) {
+        try (HfCheckpoint ckpt = HfCheckpoint.open(dir, stateKey)) {
             String arch = ckpt.architecture();
             Pretrained p = switch (arch) {
                 case "ViTMAEForPreTraining" -> new Mae(arch, new VitMae.ForPreTraining(VitMae.Config.from(ckpt.config())), device);
@@ -60,13 +69,18 @@ public abstract class Pretrained implements AutoCloseable {
             };
             try {
                 p.module.loadStateDict(ckpt.source(), p.module instanceof XFormer || p.module instanceof XFormerForConditionalGeneration
-                        ? XFormer::fromCheckpointKey : null, dtype, device, true);
+                        ? XFormer::fromCheckpointKey : ckpt.isLavis() ? Pretrained::withoutLavisExtras : null, dtype, device, true);
             } catch (TorchException e) {
                 p.close();
                 throw new TorchException(dir + ": " + e.getMessage(), e);
             }
             return p;
         }
+    }
+
+    /** A LAVIS checkpoint's Q-Former LM head and ITC temperature, which transformers' BLIP-2 models lack. */
+    static String withoutLavisExtras(String key) {
+        return key.startsWith("cls.") || key.equals("temp") ? null : key;
     }
 
     /** Inputs by name; required ones missing give an error naming the file's role. */

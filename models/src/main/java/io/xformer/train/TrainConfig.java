@@ -74,7 +74,7 @@ public record TrainConfig(Path file, JsonNode model, Init init, Path tokenizer, 
         JsonNode model = root.get("model");
         if (model != null && !model.isObject()) throw new TorchException(file + ": \"model\" must be an object");
         JsonNode i = root.path("init");
-        Init init = new Init(path(base, i, "checkpoint"), path(base, i, "vision"), path(base, i, "mae"), path(base, i, "qformer"),
+        Init init = new Init(model(base, i, "checkpoint"), model(base, i, "vision"), model(base, i, "mae"), model(base, i, "qformer"),
                 i.path("seed").asLong(0), i.path("std").asDouble(0.02));
         Path tok = path(base, root, "tokenizer");
         if (tok == null) throw new TorchException(file + ": \"tokenizer\" (a tokenizer.json) is required");
@@ -148,6 +148,13 @@ public record TrainConfig(Path file, JsonNode model, Init init, Path tokenizer, 
     private static Path path(Path base, JsonNode n, String key) {
         JsonNode v = n.get(key);
         return v == null || v.isNull() || v.asText().isEmpty() ? null : base.resolve(v.asText()).normalize();
+    }
+
+    /** A model folder or file relative to the config, else a HF cache id (ORG/NAME[@REV]) when it reads like one. */
+    private static Path model(Path base, JsonNode n, String key) {
+        Path p = path(base, n, key);
+        if (p == null || java.nio.file.Files.exists(p) || !io.xformer.hf.HfCache.looksLikeId(n.get(key).asText())) return p;
+        return io.xformer.hf.HfCache.resolve(Path.of(n.get(key).asText()));
     }
 
     private static List<SourceSpec> sources(Path base, JsonNode list, Path file) {

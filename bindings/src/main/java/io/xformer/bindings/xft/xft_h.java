@@ -8012,5 +8012,431 @@ public class xft_h extends xft_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class xft_pickle_open {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_pickle_open").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * xft_pickle *xft_pickle_open(const char *path, const char *state_key)
+     * }
+     */
+    public static FunctionDescriptor xft_pickle_open$descriptor() {
+        return xft_pickle_open.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * xft_pickle *xft_pickle_open(const char *path, const char *state_key)
+     * }
+     */
+    public static MethodHandle xft_pickle_open$handle() {
+        return xft_pickle_open.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * xft_pickle *xft_pickle_open(const char *path, const char *state_key)
+     * }
+     */
+    public static MemorySegment xft_pickle_open$address() {
+        return xft_pickle_open.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * xft_pickle *xft_pickle_open(const char *path, const char *state_key)
+     * }
+     */
+    public static MemorySegment xft_pickle_open(MemorySegment path, MemorySegment state_key) {
+        var mh$ = xft_pickle_open.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_pickle_open", path, state_key);
+            }
+            return (MemorySegment)mh$.invokeExact(path, state_key);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_pickle_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_pickle_free").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void xft_pickle_free(xft_pickle *p)
+     * }
+     */
+    public static FunctionDescriptor xft_pickle_free$descriptor() {
+        return xft_pickle_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void xft_pickle_free(xft_pickle *p)
+     * }
+     */
+    public static MethodHandle xft_pickle_free$handle() {
+        return xft_pickle_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void xft_pickle_free(xft_pickle *p)
+     * }
+     */
+    public static MemorySegment xft_pickle_free$address() {
+        return xft_pickle_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void xft_pickle_free(xft_pickle *p)
+     * }
+     */
+    public static void xft_pickle_free(MemorySegment p) {
+        var mh$ = xft_pickle_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_pickle_free", p);
+            }
+            mh$.invokeExact(p);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_pickle_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_LONG,
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_pickle_count").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t xft_pickle_count(const xft_pickle *p)
+     * }
+     */
+    public static FunctionDescriptor xft_pickle_count$descriptor() {
+        return xft_pickle_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t xft_pickle_count(const xft_pickle *p)
+     * }
+     */
+    public static MethodHandle xft_pickle_count$handle() {
+        return xft_pickle_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t xft_pickle_count(const xft_pickle *p)
+     * }
+     */
+    public static MemorySegment xft_pickle_count$address() {
+        return xft_pickle_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t xft_pickle_count(const xft_pickle *p)
+     * }
+     */
+    public static long xft_pickle_count(MemorySegment p) {
+        var mh$ = xft_pickle_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_pickle_count", p);
+            }
+            return (long)mh$.invokeExact(p);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_pickle_name {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_pickle_name").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * const char *xft_pickle_name(const xft_pickle *p, int64_t i)
+     * }
+     */
+    public static FunctionDescriptor xft_pickle_name$descriptor() {
+        return xft_pickle_name.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * const char *xft_pickle_name(const xft_pickle *p, int64_t i)
+     * }
+     */
+    public static MethodHandle xft_pickle_name$handle() {
+        return xft_pickle_name.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * const char *xft_pickle_name(const xft_pickle *p, int64_t i)
+     * }
+     */
+    public static MemorySegment xft_pickle_name$address() {
+        return xft_pickle_name.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * const char *xft_pickle_name(const xft_pickle *p, int64_t i)
+     * }
+     */
+    public static MemorySegment xft_pickle_name(MemorySegment p, long i) {
+        var mh$ = xft_pickle_name.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_pickle_name", p, i);
+            }
+            return (MemorySegment)mh$.invokeExact(p, i);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_pickle_tensor {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_pickle_tensor").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_pickle_tensor(const xft_pickle *p, int64_t i)
+     * }
+     */
+    public static FunctionDescriptor xft_pickle_tensor$descriptor() {
+        return xft_pickle_tensor.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_pickle_tensor(const xft_pickle *p, int64_t i)
+     * }
+     */
+    public static MethodHandle xft_pickle_tensor$handle() {
+        return xft_pickle_tensor.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_pickle_tensor(const xft_pickle *p, int64_t i)
+     * }
+     */
+    public static MemorySegment xft_pickle_tensor$address() {
+        return xft_pickle_tensor.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * xft_tensor *xft_pickle_tensor(const xft_pickle *p, int64_t i)
+     * }
+     */
+    public static MemorySegment xft_pickle_tensor(MemorySegment p, long i) {
+        var mh$ = xft_pickle_tensor.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_pickle_tensor", p, i);
+            }
+            return (MemorySegment)mh$.invokeExact(p, i);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_pickle_state_key {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_POINTER,
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_pickle_state_key").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * const char *xft_pickle_state_key(const xft_pickle *p)
+     * }
+     */
+    public static FunctionDescriptor xft_pickle_state_key$descriptor() {
+        return xft_pickle_state_key.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * const char *xft_pickle_state_key(const xft_pickle *p)
+     * }
+     */
+    public static MethodHandle xft_pickle_state_key$handle() {
+        return xft_pickle_state_key.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * const char *xft_pickle_state_key(const xft_pickle *p)
+     * }
+     */
+    public static MemorySegment xft_pickle_state_key$address() {
+        return xft_pickle_state_key.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * const char *xft_pickle_state_key(const xft_pickle *p)
+     * }
+     */
+    public static MemorySegment xft_pickle_state_key(MemorySegment p) {
+        var mh$ = xft_pickle_state_key.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_pickle_state_key", p);
+            }
+            return (MemorySegment)mh$.invokeExact(p);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_pickle_save {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_LONG,
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_pickle_save").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_pickle_save(const char *path, const char *const *names, const xft_tensor *const *tensors, int64_t n, const char *state_key)
+     * }
+     */
+    public static FunctionDescriptor xft_pickle_save$descriptor() {
+        return xft_pickle_save.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_pickle_save(const char *path, const char *const *names, const xft_tensor *const *tensors, int64_t n, const char *state_key)
+     * }
+     */
+    public static MethodHandle xft_pickle_save$handle() {
+        return xft_pickle_save.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_pickle_save(const char *path, const char *const *names, const xft_tensor *const *tensors, int64_t n, const char *state_key)
+     * }
+     */
+    public static MemorySegment xft_pickle_save$address() {
+        return xft_pickle_save.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_pickle_save(const char *path, const char *const *names, const xft_tensor *const *tensors, int64_t n, const char *state_key)
+     * }
+     */
+    public static int xft_pickle_save(MemorySegment path, MemorySegment names, MemorySegment tensors, long n, MemorySegment state_key) {
+        var mh$ = xft_pickle_save.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_pickle_save", path, names, tensors, n, state_key);
+            }
+            return (int)mh$.invokeExact(path, names, tensors, n, state_key);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 }
 
