@@ -5,7 +5,9 @@ import io.xformer.train.TrainConfig;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Stage-1 training (ITC + ITM + ITG + MAE reconstruction); writes DIR/metrics.jsonl, DIR/checkpoints/, DIR/model/.")
@@ -29,8 +31,31 @@ final class TrainCommand implements Callable<Integer> {
             description = "stop after step N with a checkpoint (the schedule still spans max_steps); continue with --resume")
     Long stopAfter;
 
+    // ---- distributed (issue 10): --nproc spawns local workers; see Launcher ----
+    @Option(names = "--nproc", paramLabel = "N", description = "run N local worker processes, one rank each (Gloo on CPU, NCCL on CUDA)")
+    Integer nproc;
+
+    @Option(names = "--nnodes", defaultValue = "1", paramLabel = "M", description = "machines in the job, each running --nproc workers (default 1)")
+    int nnodes;
+
+    @Option(names = "--node-rank", defaultValue = "0", paramLabel = "K", description = "this machine's index, 0..nnodes-1 (node 0 hosts the rendezvous)")
+    int nodeRank;
+
+    @Option(names = "--master-addr", defaultValue = "127.0.0.1", paramLabel = "HOST", description = "node 0's address (default ${DEFAULT-VALUE})")
+    String masterAddr;
+
+    @Option(names = "--master-port", paramLabel = "PORT", description = "rendezvous port on node 0 (default: a free port; required with --nnodes > 1)")
+    Integer masterPort;
+
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
+        if (nproc != null) {
+            var launch = new Launcher.Spec(nproc, nnodes, nodeRank, masterAddr, masterPort);
+            return Launcher.launch(launch, Launcher.sameJavaCommand(spec.commandLine().getParseResult().originalArgs()), System.out);
+        }
         if (stage != 1) throw new IllegalArgumentException("--stage " + stage + " is not implemented yet (stage 1 is)");
         TrainConfig cfg = TrainConfig.load(config);
         Stage1Trainer.Result r = Stage1Trainer.run(cfg, output, maxSteps, stopAfter, resume, System.console() != null);
