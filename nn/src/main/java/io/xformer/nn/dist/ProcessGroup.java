@@ -17,7 +17,7 @@ import java.util.Optional;
  * (a dead peer, a timeout) is a {@link io.xformer.nn.TorchException} whose message names this
  * rank and the rank that stopped responding.
  */
-public final class ProcessGroup implements AutoCloseable {
+public final class ProcessGroup implements Collectives, AutoCloseable {
     public enum Backend {
         GLOO, NCCL;
 
@@ -85,10 +85,12 @@ public final class ProcessGroup implements AutoCloseable {
         return DistEnv.fromEnvironment(System.getenv()).map(e -> init(e, Backend.forDevice(device), timeout));
     }
 
+    @Override
     public int rank() {
         return env.rank();
     }
 
+    @Override
     public int worldSize() {
         return env.worldSize();
     }
@@ -122,6 +124,7 @@ public final class ProcessGroup implements AutoCloseable {
     }
 
     /** In place: every rank ends with the reduction of everyone's {@code t}. */
+    @Override
     public void allReduce(Tensor t, Op op) {
         NativeAccess.check(xft_dist_all_reduce(handle(), NativeAccess.handle(t, "tensor"), op.code()), "all_reduce");
     }
@@ -132,6 +135,7 @@ public final class ProcessGroup implements AutoCloseable {
     }
 
     /** (B, ...) on every rank -> (worldSize * B, ...) in rank order, without gradient. */
+    @Override
     public Tensor allGather(Tensor t) {
         return NativeAccess.wrap(xft_dist_all_gather(handle(), NativeAccess.handle(t, "tensor")), "all_gather");
     }
@@ -140,6 +144,7 @@ public final class ProcessGroup implements AutoCloseable {
      * As {@link #allGather}, but differentiable as LAVIS's GatherLayer: the gradient of the
      * result is summed over ranks and each rank's {@code t} receives its own rows of it.
      */
+    @Override
     public Tensor allGatherWithGrad(Tensor t) {
         return NativeAccess.wrap(xft_dist_all_gather_with_grad(handle(), NativeAccess.handle(t, "tensor")), "all_gather_with_grad");
     }
