@@ -142,6 +142,16 @@ c10::intrusive_ptr<c10d::Store> tcp_store(const std::string& host, int port, boo
   opts.numWorkers = static_cast<std::size_t>(world_size);
   opts.waitWorkers = false;  // the process group's own rendezvous waits for everyone
   opts.timeout = timeout;
+#if XFT_TORCH_AT_LEAST(2, 4)
+  // 2.4+ asks for the libuv server by default; builds without libuv (Debian's 2.6) refuse it,
+  // so fall back to the classic server there.
+  try {
+    return c10::make_intrusive<c10d::TCPStore>(host, opts);
+  } catch (const std::exception& e) {
+    if (std::string(e.what()).find("libuv") == std::string::npos) throw;
+    opts.useLibUV = false;
+  }
+#endif
   return c10::make_intrusive<c10d::TCPStore>(host, opts);
 }
 
