@@ -266,6 +266,9 @@ int xft_dist_barrier(xft_dist* d);
  * .grad to the average over ranks. A parameter no rank used keeps its .grad. */
 xft_ddp* xft_ddp_new(xft_dist* d, xft_tensor* const* params, int64_t n, int64_t bucket_bytes);
 int xft_ddp_finish(xft_ddp* s);
+/* sync 0: later backwards only accumulate into the buckets (gradient accumulation's micro-batches
+ * before the last, DDP's no_sync); 1 (the default): the next backward all-reduces as it goes */
+int xft_ddp_set_sync(xft_ddp* s, int sync);
 int64_t xft_ddp_bucket_count(const xft_ddp* s);
 void xft_ddp_free(xft_ddp* s);
 

@@ -211,10 +211,11 @@ struct GatherWithGrad : torch::autograd::Function<GatherWithGrad> {
 }  // namespace
 
 // Bucketed gradient averaging as c10d's Reducer does it, with tensor hooks: a parameter's
-// gradient is copied into its bucket when autograd produces it; a full bucket is all-reduced
+// gradient is added into its bucket when autograd produces it; a full bucket is all-reduced
 // asynchronously while backward goes on. Buckets launch strictly in index order (every rank
 // must issue collectives in the same order); finish() launches what unused parameters held
-// back, waits, and writes the averages into .grad.
+// back, waits, and writes the averages into .grad. With sync off (DDP's no_sync, for the
+// micro-batches of gradient accumulation but the last) gradients only accumulate in the buckets.
 struct xft_ddp {
   struct Bucket {
     std::vector<size_t> members;
@@ -226,7 +227,9 @@ struct xft_ddp {
   xft_dist* d;
   std::vector<at::Tensor> params;
   std::vector<size_t> bucket_of, offset_of;
-  std::vector<bool> ready;
+  std::vector<bool> seen;   // the slot holds gradient since the last finish()
+  std::vector<bool> ready;  // contributed during the syncing backward
+  bool sync = true;
   std::vector<Bucket> buckets;
   std::vector<unsigned> hooks;
   size_t next_launch = 0;
@@ -246,10 +249,15 @@ struct xft_ddp {
     std::lock_guard<std::mutex> lock(mu);
     if (ready[i])
       throw std::runtime_error("distributed gradient sync: parameter " + std::to_string(i) +
-                               " received a second gradient before finish(); call finish() after every backward");
+                               " received a second gradient in a syncing backward; call finish() after it "
+                               "(turn sync off for the micro-batches before the last)");
     Bucket& b = buckets[bucket_of[i]];
     at::NoGradGuard no_grad;
-    b.flat.narrow(0, static_cast<int64_t>(offset_of[i]), params[i].numel()).copy_(grad.reshape(-1));
+    at::Tensor slot = b.flat.narrow(0, static_cast<int64_t>(offset_of[i]), params[i].numel());
+    if (seen[i]) slot.add_(grad.reshape(-1));
+    else slot.copy_(grad.reshape(-1));
+    seen[i] = true;
+    if (!sync) return;
     ready[i] = true;
     b.pending--;
     launch_ready_locked();
@@ -267,14 +275,12 @@ void ddp_finish(xft_ddp* s) {
   {
     at::NoGradGuard no_grad;
     for (size_t i = 0; i < s->params.size(); i++) {
-      if (s->ready[i]) {
-        used[static_cast<int64_t>(i)] = 1.0f;
-      } else {
-        auto& b = s->buckets[s->bucket_of[i]];
-        b.flat.narrow(0, static_cast<int64_t>(s->offset_of[i]), s->params[i].numel()).zero_();
-        s->ready[i] = true;
-        b.pending--;
-      }
+      if (s->seen[i]) used[static_cast<int64_t>(i)] = 1.0f;
+      if (s->ready[i]) continue;
+      auto& b = s->buckets[s->bucket_of[i]];
+      if (!s->seen[i]) b.flat.narrow(0, static_cast<int64_t>(s->offset_of[i]), s->params[i].numel()).zero_();
+      s->ready[i] = true;
+      b.pending--;
     }
   }
   s->launch_ready_locked();
@@ -293,6 +299,7 @@ void ddp_finish(xft_ddp* s) {
       else g = avg.clone();
     }
     s->ready[i] = false;
+    s->seen[i] = false;
   }
   for (auto& b : s->buckets) {
     b.pending = b.members.size();
@@ -458,6 +465,7 @@ xft_ddp* xft_ddp_new(xft_dist* d, xft_tensor* const* params, int64_t n, int64_t 
     s->bucket_of.resize(n);
     s->offset_of.resize(n);
     s->ready.assign(n, false);
+    s->seen.assign(n, false);
     // Reverse order: backward produces the last layers' gradients first. A bucket holds one
     // dtype and device and closes at bucket_bytes.
     int64_t filled = 0;
@@ -494,6 +502,14 @@ int xft_ddp_finish(xft_ddp* s) {
   return status_call([&] {
     if (s == nullptr) throw std::invalid_argument("gradient sync: null handle");
     ddp_finish(s);
+  });
+}
+
+int xft_ddp_set_sync(xft_ddp* s, int sync) {
+  return status_call([&] {
+    if (s == nullptr) throw std::invalid_argument("gradient sync: null handle");
+    std::lock_guard<std::mutex> lock(s->mu);
+    s->sync = sync != 0;
   });
 }
 

@@ -8658,6 +8658,67 @@ public class xft_h extends xft_h$shared {
         }
     }
 
+    private static class xft_ddp_set_sync {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT,
+            xft_h.C_POINTER,
+            xft_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_ddp_set_sync").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_ddp_set_sync(xft_ddp *s, int sync)
+     * }
+     */
+    public static FunctionDescriptor xft_ddp_set_sync$descriptor() {
+        return xft_ddp_set_sync.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_ddp_set_sync(xft_ddp *s, int sync)
+     * }
+     */
+    public static MethodHandle xft_ddp_set_sync$handle() {
+        return xft_ddp_set_sync.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_ddp_set_sync(xft_ddp *s, int sync)
+     * }
+     */
+    public static MemorySegment xft_ddp_set_sync$address() {
+        return xft_ddp_set_sync.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_ddp_set_sync(xft_ddp *s, int sync)
+     * }
+     */
+    public static int xft_ddp_set_sync(MemorySegment s, int sync) {
+        var mh$ = xft_ddp_set_sync.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_ddp_set_sync", s, sync);
+            }
+            return (int)mh$.invokeExact(s, sync);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class xft_ddp_bucket_count {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             xft_h.C_LONG,

@@ -17,7 +17,8 @@ import java.util.Map;
  * values. During backward, gradient hooks fill buckets of about {@code bucketBytes}, in reverse
  * parameter order, and all-reduce each full bucket while backward goes on; {@link #finish()}
  * (after every backward, before the optimiser step) waits and sets each {@code .grad} to the
- * mean over ranks. Gradients are set, not accumulated: one backward per step.
+ * mean over ranks of what the backwards since the last finish produced (see {@link #sync}); a
+ * {@code .grad} is set to that mean, so zero or clear gradients before each step.
  */
 public final class GradientSync implements AutoCloseable {
     /** DDP's default bucket_cap_mb. */
@@ -69,6 +70,15 @@ public final class GradientSync implements AutoCloseable {
     /** Waits for every bucket and writes the averaged gradients. Call once after each backward. */
     public void finish() {
         NativeAccess.check(xft_ddp_finish(h()), "gradient sync on rank " + group.rank());
+    }
+
+    /**
+     * Off: the following backwards only accumulate (the micro-batches of gradient accumulation
+     * before the last, DDP's no_sync); on (the default): the next backward all-reduces as it goes.
+     * finish() averages everything accumulated since the last finish.
+     */
+    public void sync(boolean on) {
+        NativeAccess.check(xft_ddp_set_sync(h(), on ? 1 : 0), "gradient sync");
     }
 
     public int bucketCount() {

@@ -143,6 +143,18 @@ public final class DistWorker {
                     for (Tensor p : new Tensor[] {params.get("w1"), params.get("b1"), params.get("w2")}) p.sub_(p.grad().mul(0.1));
                 }
             }
+            // gradient accumulation: two micro-batches, only the last backward syncs
+            for (Tensor p : params.values()) p.setGradNone();
+            sync.sync(false);
+            loss(params, batch(10, r)).backward();
+            sync.sync(true);
+            loss(params, batch(11, r)).backward();
+            sync.finish();
+            Map<String, Tensor> copy = new LinkedHashMap<>();
+            for (var e : params.entrySet()) copy.put(e.getKey(), e.getValue().detach().clone().requiresGrad_(true));
+            for (int q = 0; q < w; q++) for (int micro = 10; micro < 12; micro++) loss(copy, batch(micro, q)).div(w).backward();
+            for (String name : new String[] {"w1", "b1", "w2"})
+                close(params.get(name).grad().toDoubleArray(), copy.get(name).grad().toDoubleArray(), 1e-12, "accumulated grad " + name);
         }
     }
 
