@@ -1,7 +1,11 @@
 package io.xformer.cli;
 
+import io.xformer.nn.Device;
+import io.xformer.nn.dist.ProcessGroup;
 import io.xformer.train.TrainConfig;
 import io.xformer.train.Training;
+import io.xformer.train.World;
+import java.time.Duration;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -52,6 +56,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--master-port", paramLabel = "PORT", description = "rendezvous port on node 0 (default: a free port; required with --nnodes > 1)")
     Integer masterPort;
 
+    @Option(names = "--dist-timeout", defaultValue = "600", paramLabel = "SECONDS",
+            description = "how long a collective may wait for the other ranks before failing (default ${DEFAULT-VALUE})")
+    long distTimeout;
+
     @Spec
     CommandSpec spec;
 
@@ -64,15 +72,28 @@ final class TrainCommand implements Callable<Integer> {
         if (stage != null && !Training.STAGES.contains(stage))
             throw new IllegalArgumentException("--stage " + stage + " is not implemented yet (stages: " + String.join(", ", Training.STAGES) + ")");
         TrainConfig cfg = TrainConfig.load(config);
+        // torchrun's variables (set by --nproc, torchrun, a Slurm script) make this process one rank of a job
+        Device device = Device.parse(cfg.train().device());
+        try (ProcessGroup group = ProcessGroup.fromEnvironment(device, Duration.ofSeconds(distTimeout)).orElse(null)) {
+            return train(cfg, World.of(group));
+        }
+    }
+
+    private int train(TrainConfig cfg, World world) throws Exception {
         List<String> stages = stage != null ? List.of(stage) : cfg.stages();
         Path previous = null;
         for (String st : stages) {
             Path out = output == null ? Training.defaultOutput(cfg, st)
                     : stages.size() == 1 ? output : output.resolve(st.equals("vqa") ? "vqa" : "stage" + st);
-            if (stages.size() > 1) System.out.println("== stage " + st + " -> " + out);
+            if (stages.size() > 1 && world.isMain()) System.out.println("== stage " + st + " -> " + out);
             Training.Result r;
             try (ProgressReporter progress = new ProgressReporter(System.console() != null)) {
-                r = Training.run(cfg, st, out, maxSteps, stopAfter, resume, previous, progress);
+                r = Training.run(cfg, st, out, maxSteps, stopAfter, resume, previous, progress, world);
+            }
+            if (!world.isMain()) {
+                previous = r.modelDir();
+                if (previous == null) return 0;
+                continue;
             }
             if (r.modelDir() == null) {
                 System.out.println("stopped after step " + r.steps() + "; continue with --resume; skipped images: " + r.skipped());
