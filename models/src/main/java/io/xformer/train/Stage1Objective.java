@@ -40,6 +40,7 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
     private final Map<String, Parameter> params;
     private final int patches;
     private final World world;
+    private WorldLosses.Negatives fixedNegatives;
 
     public Stage1Objective(TrainConfig cfg, Tokenizer tok) {
         this(cfg, tok, World.SINGLE);
@@ -115,6 +116,11 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
         return out;
     }
 
+    /** Tests: ITM negatives from a rule instead of sampling (indices into the world batch), so runs can be compared. */
+    void useNegatives(WorldLosses.Negatives rule) {
+        this.fixedNegatives = rule;
+    }
+
     @Override
     public Map<String, Parameter> trainable() {
         return params;
@@ -130,8 +136,8 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
 
     @Override
     public Map<String, Tensor> losses(Loader.Batch b, Generator gen) {
-        XFormer.Output o = world.size() == 1 ? step(model, b, patches, gen, device, cfg.train().amp())
-                : worldStep(model, b, patches, gen, device, cfg.train().amp(), world, cfg.train().itcGatherGrad());
+        XFormer.Output o = world.size() == 1 && fixedNegatives == null ? step(model, b, patches, gen, device, cfg.train().amp())
+                : worldStep(model, b, patches, gen, device, cfg.train().amp(), world, cfg.train().itcGatherGrad(), fixedNegatives);
         Map<String, Tensor> parts = new LinkedHashMap<>();
         parts.put("loss", o.loss());
         parts.put("loss_itc", o.lossItc());
@@ -194,7 +200,7 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
      * seeded from the step's shared one.
      */
     static XFormer.Output worldStep(XFormer model, Loader.Batch b, int patches, Generator gen, Device device, boolean amp, World world,
-                                    boolean itcGatherGrad) {
+                                    boolean itcGatherGrad, WorldLosses.Negatives fixed) {
         try (Scope s = Scope.open()) {
             long bs = b.size(), sz = b.imageSize();
             Tensor pixels = host(Torch.tensor(b.clipPixels(), bs, 3, sz, sz), device);
@@ -207,8 +213,9 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
             XFormer.Encoded plain = encodeFrozen(model, pixels, pixelsMae, noise, autocast);
             try (Generator negGen = new Generator(negSeed, device.type());
                  Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
-                XFormer.Output o = WorldLosses.losses(model, model.queries(plain), pixelsMae, ids, mask,
-                        (i2t, t2i, off) -> WorldLosses.sampleNegatives(i2t, t2i, off, negGen), world.collectives(), itcGatherGrad);
+                WorldLosses.Negatives negatives = fixed != null ? fixed : (i2t, t2i, off) -> WorldLosses.sampleNegatives(i2t, t2i, off, negGen);
+                XFormer.Output o = WorldLosses.losses(model, model.queries(plain), pixelsMae, ids, mask, negatives, world.collectives(),
+                        itcGatherGrad);
                 return keep(s, o);
             }
         }
