@@ -126,18 +126,18 @@ public final class ProcessGroup implements Collectives, AutoCloseable {
     /** In place: every rank ends with the reduction of everyone's {@code t}. */
     @Override
     public void allReduce(Tensor t, Op op) {
-        NativeAccess.check(xft_dist_all_reduce(handle(), NativeAccess.handle(t, "tensor"), op.code()), "all_reduce");
+        NativeAccess.check(xft_dist_all_reduce(handle(), NativeAccess.handle(t, "tensor"), op.code()), "distributed");
     }
 
     /** In place: every rank ends with rank {@code root}'s {@code t}. */
     public void broadcast(Tensor t, int root) {
-        NativeAccess.check(xft_dist_broadcast(handle(), NativeAccess.handle(t, "tensor"), root), "broadcast");
+        NativeAccess.check(xft_dist_broadcast(handle(), NativeAccess.handle(t, "tensor"), root), "distributed");
     }
 
     /** (B, ...) on every rank -> (worldSize * B, ...) in rank order, without gradient. */
     @Override
     public Tensor allGather(Tensor t) {
-        return NativeAccess.wrap(xft_dist_all_gather(handle(), NativeAccess.handle(t, "tensor")), "all_gather");
+        return NativeAccess.wrap(xft_dist_all_gather(handle(), NativeAccess.handle(t, "tensor")), "distributed");
     }
 
     /**
@@ -146,11 +146,11 @@ public final class ProcessGroup implements Collectives, AutoCloseable {
      */
     @Override
     public Tensor allGatherWithGrad(Tensor t) {
-        return NativeAccess.wrap(xft_dist_all_gather_with_grad(handle(), NativeAccess.handle(t, "tensor")), "all_gather_with_grad");
+        return NativeAccess.wrap(xft_dist_all_gather_with_grad(handle(), NativeAccess.handle(t, "tensor")), "distributed");
     }
 
     public void barrier() {
-        NativeAccess.check(xft_dist_barrier(handle()), "barrier");
+        NativeAccess.check(xft_dist_barrier(handle()), "distributed");
     }
 
     /** Leaves the job (no collective: peers may already be gone). Idempotent. */
