@@ -275,6 +275,50 @@ const char* xft_pickle_state_key(const xft_pickle* p);
 int xft_pickle_save(const char* path, const char* const* names, const xft_tensor* const* tensors, int64_t n,
                     const char* state_key);
 
+/* ---- distributed (libtorch c10d; issue 10) ----------------------------------
+ * A TCPStore for rendezvous (rank 0 hosts it), a process group over it (Gloo for CPU
+ * tensors, NCCL for CUDA tensors when libtorch has it) and collectives that block until
+ * done. Every rank must call collectives in the same order. A failed or timed-out
+ * collective's message names this rank and, from the store's heartbeats, the rank that
+ * died ("stopped responding") or hangs ("alive but stuck behind"). */
+typedef struct xft_store xft_store;
+typedef struct xft_dist xft_dist;
+typedef struct xft_ddp xft_ddp;
+enum { XFT_DIST_GLOO = 0, XFT_DIST_NCCL = 1 };
+enum { XFT_DIST_SUM = 0, XFT_DIST_AVG = 1, XFT_DIST_MAX = 2, XFT_DIST_MIN = 3 };
+/* is_master: host the store on port (fails clearly when the port is in use) */
+xft_store* xft_store_new(const char* host, int port, int is_master, int world_size, int64_t timeout_ms);
+void xft_store_free(xft_store* s);
+int xft_store_set(xft_store* s, const char* key, const char* value);
+/* waits for key (store timeout); copies at most cap-1 bytes + NUL; returns the value's length or -1 */
+int64_t xft_store_get(xft_store* s, const char* key, char* out, int64_t cap);
+int64_t xft_store_add(xft_store* s, const char* key, int64_t delta);
+int xft_dist_has_nccl(void);
+/* the store must outlive the group; device_index is the CUDA device for NCCL */
+xft_dist* xft_dist_new(xft_store* store, int rank, int world_size, int backend, int device_index, int64_t timeout_ms);
+void xft_dist_free(xft_dist* d);
+int xft_dist_rank(const xft_dist* d);
+int xft_dist_world_size(const xft_dist* d);
+/* in place */
+int xft_dist_all_reduce(xft_dist* d, xft_tensor* t, int op);
+int xft_dist_broadcast(xft_dist* d, xft_tensor* t, int root);
+/* (B, ...) -> (world * B, ...) in rank order, B equal on every rank; no gradient */
+xft_tensor* xft_dist_all_gather(xft_dist* d, const xft_tensor* t);
+/* as above, differentiable: the gradient is summed over ranks and each rank's input gets its own rows */
+xft_tensor* xft_dist_all_gather_with_grad(xft_dist* d, const xft_tensor* t);
+int xft_dist_barrier(xft_dist* d);
+/* Gradient averaging for leaf parameters (all on the group's device kind): hooks copy each
+ * gradient into a bucket of about bucket_bytes, full buckets are all-reduced while backward
+ * runs; xft_ddp_finish (once after each backward, before the optimiser step) waits and sets
+ * .grad to the average over ranks. A parameter no rank used keeps its .grad. */
+xft_ddp* xft_ddp_new(xft_dist* d, xft_tensor* const* params, int64_t n, int64_t bucket_bytes);
+int xft_ddp_finish(xft_ddp* s);
+/* sync 0: later backwards only accumulate into the buckets (gradient accumulation's micro-batches
+ * before the last, DDP's no_sync); 1 (the default): the next backward all-reduces as it goes */
+int xft_ddp_set_sync(xft_ddp* s, int sync);
+int64_t xft_ddp_bucket_count(const xft_ddp* s);
+void xft_ddp_free(xft_ddp* s);
+
 #ifdef __cplusplus
 }
 #endif

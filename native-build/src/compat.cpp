@@ -1,3 +1,4 @@
+#define XFT_COMPAT_DIST  // distributed block of compat.h (issue 10), defined at the end of this file
 #include "compat.h"
 
 #include <ATen/autocast_mode.h>
@@ -141,5 +142,83 @@ void cuda_memory_stats(int, int64_t*) { no_cuda(); }
 void cuda_reset_peak_memory(int) { no_cuda(); }
 void cuda_empty_cache() { no_cuda(); }
 #endif
+
+}  // namespace xft::compat
+
+// ---- distributed (issue 10) -------------------------------------------------------------
+// Store and process-group construction; see compat.h. Gloo ships with every libtorch that has
+// c10d (USE_C10D_GLOO), NCCL only with CUDA builds (USE_C10D_NCCL).
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef USE_C10D_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#if defined(XFT_WITH_CUDA) && defined(USE_C10D_NCCL)
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include <cstdlib>
+
+namespace xft::compat {
+
+c10::intrusive_ptr<c10d::Store> tcp_store(const std::string& host, int port, bool is_server, int world_size,
+                                          std::chrono::milliseconds timeout) {
+  c10d::TCPStoreOptions opts;
+  opts.port = static_cast<std::uint16_t>(port);
+  opts.isServer = is_server;
+  opts.numWorkers = static_cast<std::size_t>(world_size);
+  opts.waitWorkers = false;  // the process group's own rendezvous waits for everyone
+  opts.timeout = timeout;
+#if XFT_TORCH_AT_LEAST(2, 4)
+  // 2.4+ asks for the libuv server by default; builds without libuv (Debian's 2.6) refuse it,
+  // so fall back to the classic server there.
+  try {
+    return c10::make_intrusive<c10d::TCPStore>(host, opts);
+  } catch (const std::exception& e) {
+    if (std::string(e.what()).find("libuv") == std::string::npos) throw;
+    opts.useLibUV = false;
+  }
+#endif
+  return c10::make_intrusive<c10d::TCPStore>(host, opts);
+}
+
+c10::intrusive_ptr<DistBackend> gloo_group(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
+                                           std::chrono::milliseconds timeout, const std::string& master_addr) {
+#ifdef USE_C10D_GLOO
+  auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+  const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+  bool local = master_addr == "localhost" || master_addr.rfind("127.", 0) == 0 || master_addr == "::1";
+  if (ifname != nullptr && *ifname != '\0') {
+    opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+  } else if (local) {
+    opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+  } else {
+    opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+  }
+  opts->threads = 2;
+  return c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, opts);
+#else
+  throw std::runtime_error("this libtorch was built without Gloo (USE_C10D_GLOO)");
+#endif
+}
+
+bool has_nccl() {
+#if defined(XFT_WITH_CUDA) && defined(USE_C10D_NCCL)
+  return true;
+#else
+  return false;
+#endif
+}
+
+c10::intrusive_ptr<DistBackend> nccl_group(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
+                                           std::chrono::milliseconds timeout, int device) {
+#if defined(XFT_WITH_CUDA) && defined(USE_C10D_NCCL)
+  c10::cuda::set_device(static_cast<c10::DeviceIndex>(device));
+  auto opts = c10d::ProcessGroupNCCL::Options::create();
+  opts->timeout = timeout;
+  return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, size, opts);
+#else
+  throw std::runtime_error("NCCL is not available: libxft was built against a libtorch without CUDA/NCCL; use Gloo");
+#endif
+}
 
 }  // namespace xft::compat

@@ -39,3 +39,39 @@ void cuda_reset_peak_memory(int device);
 void cuda_empty_cache();
 
 }  // namespace xft::compat
+
+// ---- distributed (issue 10) -------------------------------------------------------------
+// c10d's collectives live on ProcessGroup in 1.13 and on Backend in 2.x (ProcessGroupGloo /
+// ProcessGroupNCCL derive from it); the constructors' option structs drift between releases.
+// Only distributed.cpp defines XFT_COMPAT_DIST, so no other file pulls in c10d and gloo.
+#ifdef XFT_COMPAT_DIST
+#include <torch/csrc/distributed/c10d/Store.hpp>
+#include <torch/csrc/distributed/c10d/Work.hpp>
+#include <torch/version.h>
+
+#include <chrono>
+#include <string>
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+namespace xft::compat {
+using DistBackend = c10d::Backend;
+}
+#else
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+namespace xft::compat {
+using DistBackend = c10d::ProcessGroup;
+}
+#endif
+namespace xft::compat {
+c10::intrusive_ptr<c10d::Store> tcp_store(const std::string& host, int port, bool is_server, int world_size,
+                                          std::chrono::milliseconds timeout);
+// Gloo over TCP; the network device is chosen from GLOO_SOCKET_IFNAME, else the loopback when the
+// master is local, else this host's name (as torch.distributed does).
+c10::intrusive_ptr<DistBackend> gloo_group(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
+                                           std::chrono::milliseconds timeout, const std::string& master_addr);
+// Throws when this libtorch has no NCCL (CPU builds, Debian's 1.13).
+c10::intrusive_ptr<DistBackend> nccl_group(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
+                                           std::chrono::milliseconds timeout, int device);
+bool has_nccl();
+}  // namespace xft::compat
+#endif

@@ -1,13 +1,19 @@
 package io.xformer.cli;
 
+import io.xformer.nn.Device;
+import io.xformer.nn.dist.ProcessGroup;
 import io.xformer.train.TrainConfig;
 import io.xformer.train.Training;
+import io.xformer.train.World;
+import java.time.Duration;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Training: stage 1 (ITC + ITM + ITG + MAE reconstruction), stage 2 (LM loss through a frozen LLM) or VQA "
@@ -34,20 +40,60 @@ final class TrainCommand implements Callable<Integer> {
             description = "stop after step N with a checkpoint (the schedule still spans max_steps); continue with --resume")
     Long stopAfter;
 
+    // ---- distributed (issue 10): --nproc spawns local workers; see Launcher ----
+    @Option(names = "--nproc", paramLabel = "N", description = "run N local worker processes, one rank each (Gloo on CPU, NCCL on CUDA)")
+    Integer nproc;
+
+    @Option(names = "--nnodes", defaultValue = "1", paramLabel = "M", description = "machines in the job, each running --nproc workers (default 1)")
+    int nnodes;
+
+    @Option(names = "--node-rank", defaultValue = "0", paramLabel = "K", description = "this machine's index, 0..nnodes-1 (node 0 hosts the rendezvous)")
+    int nodeRank;
+
+    @Option(names = "--master-addr", defaultValue = "127.0.0.1", paramLabel = "HOST", description = "node 0's address (default ${DEFAULT-VALUE})")
+    String masterAddr;
+
+    @Option(names = "--master-port", paramLabel = "PORT", description = "rendezvous port on node 0 (default: a free port; required with --nnodes > 1)")
+    Integer masterPort;
+
+    @Option(names = "--dist-timeout", defaultValue = "600", paramLabel = "SECONDS",
+            description = "how long a collective may wait for the other ranks before failing (default ${DEFAULT-VALUE})")
+    long distTimeout;
+
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
+        if (nproc != null) {
+            var launch = new Launcher.Spec(nproc, nnodes, nodeRank, masterAddr, masterPort);
+            return Launcher.launch(launch, Launcher.sameJavaCommand(spec.commandLine().getParseResult().originalArgs()), System.out);
+        }
         if (stage != null && !Training.STAGES.contains(stage))
             throw new IllegalArgumentException("--stage " + stage + " is not implemented yet (stages: " + String.join(", ", Training.STAGES) + ")");
         TrainConfig cfg = TrainConfig.load(config);
+        // torchrun's variables (set by --nproc, torchrun, a Slurm script) make this process one rank of a job
+        Device device = Device.parse(cfg.train().device());
+        try (ProcessGroup group = ProcessGroup.fromEnvironment(device, Duration.ofSeconds(distTimeout)).orElse(null)) {
+            return train(cfg, World.of(group));
+        }
+    }
+
+    private int train(TrainConfig cfg, World world) throws Exception {
         List<String> stages = stage != null ? List.of(stage) : cfg.stages();
         Path previous = null;
         for (String st : stages) {
             Path out = output == null ? Training.defaultOutput(cfg, st)
                     : stages.size() == 1 ? output : output.resolve(st.equals("vqa") ? "vqa" : "stage" + st);
-            if (stages.size() > 1) System.out.println("== stage " + st + " -> " + out);
+            if (stages.size() > 1 && world.isMain()) System.out.println("== stage " + st + " -> " + out);
             Training.Result r;
             try (ProgressReporter progress = new ProgressReporter(System.console() != null)) {
-                r = Training.run(cfg, st, out, maxSteps, stopAfter, resume, previous, progress);
+                r = Training.run(cfg, st, out, maxSteps, stopAfter, resume, previous, progress, world);
+            }
+            if (!world.isMain()) {
+                previous = r.modelDir();
+                if (previous == null) return 0;
+                continue;
             }
             if (r.modelDir() == null) {
                 System.out.println("stopped after step " + r.steps() + "; continue with --resume; skipped images: " + r.skipped());

@@ -39,6 +39,7 @@ public final class Loader implements AutoCloseable {
     private final Tokenizer tokenizer;
     private final int batchSize, maxTextLen, maxWords;
     private final long seed;
+    private final int rank, world;
     private final ExecutorService pool;
     private final Thread producer;
     private final BlockingQueue<Object> queue;
@@ -46,7 +47,22 @@ public final class Loader implements AutoCloseable {
 
     public Loader(Source source, Transform transform, Tokenizer tokenizer, int batchSize, int maxTextLen, int maxWords, long seed,
                   long startCursor, int workers, int prefetch) {
+        this(source, transform, tokenizer, batchSize, maxTextLen, maxWords, seed, startCursor, workers, prefetch, 0, 1);
+    }
+
+    /**
+     * Rank {@code rank} of {@code world} (distributed training, issue 10): the global batch at
+     * cursor c is stream positions [c, c + world * batchSize); this loader reads its slice
+     * [c + rank * batchSize, c + (rank + 1) * batchSize), and cursorAfter is c + world * batchSize
+     * on every rank. A sample that fails to load is replaced by a loaded one of the same slice
+     * (the next position would belong to another rank); a slice with none is an error.
+     */
+    public Loader(Source source, Transform transform, Tokenizer tokenizer, int batchSize, int maxTextLen, int maxWords, long seed,
+                  long startCursor, int workers, int prefetch, int rank, int world) {
         if (source.size() == 0) throw new TorchException("the training set is empty");
+        if (world < 1 || rank < 0 || rank >= world) throw new IllegalArgumentException("loader: rank " + rank + " of " + world);
+        this.rank = rank;
+        this.world = world;
         this.source = source;
         this.transform = transform;
         this.tokenizer = tokenizer;
@@ -112,6 +128,32 @@ public final class Loader implements AutoCloseable {
 
     private void produce(long cursor) {
         try {
+            while (!closed && world > 1) {
+                long start = cursor + (long) rank * batchSize;
+                List<Future<Loaded>> futures = new ArrayList<>();
+                for (int k = 0; k < batchSize; k++) futures.add(load(start + k));
+                List<Loaded> items = new ArrayList<>();
+                List<String> skipped = new ArrayList<>();
+                List<Integer> holes = new ArrayList<>();
+                for (int k = 0; k < batchSize; k++) {
+                    try {
+                        items.add(futures.get(k).get());
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        Throwable c = e.getCause();
+                        if (!(c instanceof IOException)) throw new TorchException("data loading failed: " + c, c);
+                        skipped.add(c.getMessage());
+                        items.add(null);
+                        holes.add(k);
+                    }
+                }
+                List<Loaded> good = items.stream().filter(java.util.Objects::nonNull).toList();
+                if (good.isEmpty())
+                    throw new TorchException("rank " + rank + ": no loadable sample in its slice at stream position " + start
+                            + " (last: " + skipped.get(skipped.size() - 1) + ")");
+                for (int h = 0; h < holes.size(); h++) items.set(holes.get(h), good.get(h % good.size()));
+                cursor += (long) world * batchSize;
+                queue.put(assemble(items, cursor, skipped));
+            }
             while (!closed) {
                 List<Loaded> items = new ArrayList<>();
                 List<String> skipped = new ArrayList<>();
@@ -121,17 +163,8 @@ public final class Loader implements AutoCloseable {
                     List<Future<Loaded>> futures = new ArrayList<>();
                     List<Long> positions = new ArrayList<>();
                     for (int k = 0; k < need; k++, cursor++) {
-                        long pos = cursor;
-                        int idx = indexAt(pos, source.size(), seed);
-                        positions.add(pos);
-                        futures.add(pool.submit(() -> {
-                            Sample s = source.load(idx);
-                            Random rng = new Random(seed ^ (pos * 0x9E3779B97F4A7C15L));
-                            float[] px = transform.apply(s.image(), rng);
-                            // one of the annotators' answers, drawn after the augmentation's draws
-                            String answer = s.answers().isEmpty() ? null : s.answers().get(rng.nextInt(s.answers().size()));
-                            return new Loaded(px, Captions.clean(s.caption(), maxWords), answer);
-                        }));
+                        positions.add(cursor);
+                        futures.add(load(cursor));
                     }
                     for (int k = 0; k < futures.size(); k++) {
                         try {
@@ -157,6 +190,19 @@ public final class Loader implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    /** The sample at stream position pos, loaded and augmented on the pool. */
+    private Future<Loaded> load(long pos) {
+        int idx = indexAt(pos, source.size(), seed);
+        return pool.submit(() -> {
+            Sample s = source.load(idx);
+            Random rng = new Random(seed ^ (pos * 0x9E3779B97F4A7C15L));
+            float[] px = transform.apply(s.image(), rng);
+            // one of the annotators' answers, drawn after the augmentation's draws
+            String answer = s.answers().isEmpty() ? null : s.answers().get(rng.nextInt(s.answers().size()));
+            return new Loaded(px, Captions.clean(s.caption(), maxWords), answer);
+        });
     }
 
     private Batch assemble(List<Loaded> items, long cursor, List<String> skipped) {

@@ -146,11 +146,18 @@ public final class LmObjective implements Objective<Loader.Batch> {
 
     /** The stage's data: images with captions (stage 2) or questions and one drawn answer (VQA). */
     public static DataStream.Opener<Loader.Batch> data(TrainConfig.LmStage stage, Tokenizer qformerTok) {
+        return data(stage, qformerTok, World.SINGLE, null);
+    }
+
+    /** This rank's slice of every global batch of train.batch_size (issue 10). */
+    public static DataStream.Opener<Loader.Batch> data(TrainConfig.LmStage stage, Tokenizer qformerTok, World world, Path config) {
         TrainConfig.Train t = stage.train();
         Source train = Sources.of(stage.data().train());
         Transform tf = new Transform(t.imageSize(), true);
+        int b = world.localBatch(t.batchSize(), config);
         return cursor -> {
-            Loader loader = new Loader(train, tf, qformerTok, t.batchSize(), t.maxTextLen(), t.maxWords(), t.seed(), cursor, t.workers(), 2);
+            Loader loader = new Loader(train, tf, qformerTok, b, t.maxTextLen(), t.maxWords(), t.seed(), cursor, t.workers(), 2,
+                    world.rank(), world.size());
             return new DataStream<>() {
                 public Fetched<Loader.Batch> next() {
                     Loader.Batch b = loader.next();

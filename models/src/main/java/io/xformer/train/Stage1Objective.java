@@ -6,6 +6,7 @@ import io.xformer.data.Sample;
 import io.xformer.data.Source;
 import io.xformer.data.Transform;
 import io.xformer.hf.HfCheckpoint;
+import io.xformer.models.WorldLosses;
 import io.xformer.models.XFormer;
 import io.xformer.nn.DType;
 import io.xformer.nn.Device;
@@ -38,8 +39,16 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
     public final XFormer model;
     private final Map<String, Parameter> params;
     private final int patches;
+    private final World world;
+    private WorldLosses.Negatives fixedNegatives;
 
     public Stage1Objective(TrainConfig cfg, Tokenizer tok) {
+        this(cfg, tok, World.SINGLE);
+    }
+
+    /** Over several ranks, each computing its slice of every global batch with {@link WorldLosses}. */
+    public Stage1Objective(TrainConfig cfg, Tokenizer tok, World world) {
+        this.world = world;
         this.cfg = cfg;
         this.tok = tok;
         this.device = Device.parse(cfg.train().device());
@@ -50,11 +59,18 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
 
     /** The stage's data: image-caption pairs through the prefetching loader, captions tokenized for the Q-Former. */
     public static DataStream.Opener<Loader.Batch> data(TrainConfig cfg, Tokenizer tok) {
+        return data(cfg, tok, World.SINGLE);
+    }
+
+    /** This rank's slice of every global batch of train.batch_size. */
+    public static DataStream.Opener<Loader.Batch> data(TrainConfig cfg, Tokenizer tok, World world) {
         TrainConfig.Train t = cfg.train();
         Source train = Sources.of(cfg.data().train());
         Transform tf = new Transform(t.imageSize(), true);
+        int b = world.localBatch(t.batchSize(), cfg.file());
         return cursor -> {
-            Loader loader = new Loader(train, tf, tok, t.batchSize(), t.maxTextLen(), t.maxWords(), t.seed(), cursor, t.workers(), 2);
+            Loader loader = new Loader(train, tf, tok, b, t.maxTextLen(), t.maxWords(), t.seed(), cursor, t.workers(), 2,
+                    world.rank(), world.size());
             return new DataStream<>() {
                 public Fetched<Loader.Batch> next() {
                     Loader.Batch b = loader.next();
@@ -100,6 +116,11 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
         return out;
     }
 
+    /** Tests: ITM negatives from a rule instead of sampling (indices into the world batch), so runs can be compared. */
+    void useNegatives(WorldLosses.Negatives rule) {
+        this.fixedNegatives = rule;
+    }
+
     @Override
     public Map<String, Parameter> trainable() {
         return params;
@@ -115,7 +136,8 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
 
     @Override
     public Map<String, Tensor> losses(Loader.Batch b, Generator gen) {
-        XFormer.Output o = step(model, b, patches, gen, device, cfg.train().amp());
+        XFormer.Output o = world.size() == 1 && fixedNegatives == null ? step(model, b, patches, gen, device, cfg.train().amp())
+                : worldStep(model, b, patches, gen, device, cfg.train().amp(), world, cfg.train().itcGatherGrad(), fixedNegatives);
         Map<String, Tensor> parts = new LinkedHashMap<>();
         parts.put("loss", o.loss());
         parts.put("loss_itc", o.lossItc());
@@ -167,6 +189,33 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
             XFormer.Encoded plain = encodeFrozen(model, pixels, pixelsMae, noise, autocast);
             try (Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
                 XFormer.Output o = model.losses(model.queries(plain), pixelsMae, ids, mask, sim -> XFormer.sampleNegatives(sim, gen));
+                return keep(s, o);
+            }
+        }
+    }
+
+    /**
+     * One rank's micro-batch of a global batch: the MAE noise is this rank's rows of the global
+     * batch's draw (as one process would draw it); ITM negatives come from a per-rank generator
+     * seeded from the step's shared one.
+     */
+    static XFormer.Output worldStep(XFormer model, Loader.Batch b, int patches, Generator gen, Device device, boolean amp, World world,
+                                    boolean itcGatherGrad, WorldLosses.Negatives fixed) {
+        try (Scope s = Scope.open()) {
+            long bs = b.size(), sz = b.imageSize();
+            Tensor pixels = host(Torch.tensor(b.clipPixels(), bs, 3, sz, sz), device);
+            Tensor pixelsMae = model.mae == null ? null : host(Torch.tensor(b.maePixels(), bs, 3, sz, sz), device);
+            Tensor ids = host(Torch.tensor(b.ids(), bs, b.textLen()), device), mask = host(Torch.tensor(b.mask(), bs, b.textLen()), device);
+            Tensor noise = model.mae == null ? null
+                    : Torch.rand(gen, DType.F32, device, bs * world.size(), patches).narrow(0, bs * world.rank(), bs);
+            long negSeed = Torch.randint(0, Long.MAX_VALUE, gen, Device.CPU, 1).itemLong() + world.rank();
+            boolean autocast = amp && device.isCuda();
+            XFormer.Encoded plain = encodeFrozen(model, pixels, pixelsMae, noise, autocast);
+            try (Generator negGen = new Generator(negSeed, device.type());
+                 Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
+                WorldLosses.Negatives negatives = fixed != null ? fixed : (i2t, t2i, off) -> WorldLosses.sampleNegatives(i2t, t2i, off, negGen);
+                XFormer.Output o = WorldLosses.losses(model, model.queries(plain), pixelsMae, ids, mask, negatives, world.collectives(),
+                        itcGatherGrad);
                 return keep(s, o);
             }
         }

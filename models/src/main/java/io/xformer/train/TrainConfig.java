@@ -19,7 +19,7 @@ import java.util.List;
  *           "train": [{"annotations", "images"} | {"webdataset": [shards]}], "val": [...]},
  *  "train": {"batch_size", "accum_steps", "max_steps", "lr", "min_lr", "warmup_lr", "warmup_steps",
  *            "weight_decay", "betas", "grad_clip", "log_every", "checkpoint_every", "seed", "workers",
- *            "image_size", "max_text_len", "max_words", "device", "amp"},
+ *            "image_size", "max_text_len", "max_words", "device", "amp", "itc_gather_grad"},
  *  "stages": ["1"] | ["2", "vqa"] | ...,                         (what `train` runs without --stage)
  *  "stage2": {"model": {config.json overrides, e.g. "stage2_mae_mask_ratio"},
  *             "init": {"checkpoint": STAGE2_DIR} | {"stage1": STAGE1_DIR, "llm": LLM_DIR, "seed", "std"},
@@ -60,7 +60,8 @@ public record TrainConfig(Path file, JsonNode model, Init init, Path tokenizer, 
 
     public record Train(int batchSize, int accumSteps, long maxSteps, double lr, double minLr, double warmupLr, long warmupSteps,
                         double weightDecay, double beta1, double beta2, double gradClip, int logEvery, int checkpointEvery,
-                        long seed, int workers, int imageSize, int maxTextLen, int maxWords, String device, boolean amp) {}
+                        long seed, int workers, int imageSize, int maxTextLen, int maxWords, String device, boolean amp,
+                        boolean itcGatherGrad) {}
 
     public static TrainConfig load(Path file) {
         JsonNode root;
@@ -134,7 +135,9 @@ public record TrainConfig(Path file, JsonNode model, Init init, Path tokenizer, 
                 t.path("grad_clip").asDouble(0), t.path("log_every").asInt(10), t.path("checkpoint_every").asInt(500),
                 t.path("seed").asLong(42), t.path("workers").asInt(Math.max(1, Runtime.getRuntime().availableProcessors() - 1)),
                 t.path("image_size").asInt(224), t.path("max_text_len").asInt(32), t.path("max_words").asInt(30),
-                t.path("device").asText("cpu"), t.path("amp").asBoolean(true));
+                t.path("device").asText("cpu"), t.path("amp").asBoolean(true),
+                // distributed (issue 10): ITC features of other ranks with gradient (exact) or without (LAVIS)
+                t.path("itc_gather_grad").asBoolean(false));
         if (train.batchSize() < 2) throw new TorchException(file + ": train.batch_size must be >= 2 (ITM draws in-batch negatives)");
         return train;
     }

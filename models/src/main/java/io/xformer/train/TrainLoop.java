@@ -10,6 +10,7 @@ import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
+import io.xformer.nn.dist.GradientSync;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -46,6 +47,17 @@ public final class TrainLoop {
      */
     public static <B> Result run(TrainConfig.Train t, Path outDir, long maxSteps, Long stopAfter, boolean resume, Objective<B> obj,
                                  DataStream.Opener<B> data, TrainListener listener) throws IOException {
+        return run(t, outDir, maxSteps, stopAfter, resume, obj, data, listener, World.SINGLE);
+    }
+
+    /**
+     * As above over the ranks of world (issue 10): gradients averaged over ranks (bucketed, during
+     * backward), losses logged as their mean over ranks, img_per_s over all ranks; rank 0 alone
+     * tells the listener, writes metrics.jsonl, checkpoints (between barriers) and the final model.
+     */
+    public static <B> Result run(TrainConfig.Train t, Path outDir, long maxSteps, Long stopAfter, boolean resume, Objective<B> obj,
+                                 DataStream.Opener<B> data, TrainListener listener, World world) throws IOException {
+        if (!world.isMain()) listener = TrainListener.SILENT;
         Files.createDirectories(outDir);
         Checkpoints ckpts = new Checkpoints(outDir);
         Path metricsFile = outDir.resolve("metrics.jsonl");
@@ -53,6 +65,7 @@ public final class TrainLoop {
         try (AdamW opt = new AdamW(obj.trainable(), t.beta1(), t.beta2(), 1e-8, t.weightDecay())) {
             Path latest = resume ? ckpts.latest() : null;
             if (resume && latest == null) throw new TorchException(outDir + ": --resume given but no checkpoint under " + ckpts.dir());
+            if (latest != null) world.checkResume(outDir);
             if (latest != null) {
                 Checkpoints.State st = Checkpoints.readState(latest);
                 obj.loadCheckpoint(latest.resolve(Checkpoints.TRAINABLE));
@@ -61,19 +74,20 @@ public final class TrainLoop {
                 }
                 startStep = st.step();
                 cursor = st.cursor();
-                truncateMetrics(metricsFile, startStep);
-            } else {
+                if (world.isMain()) truncateMetrics(metricsFile, startStep);
+            } else if (world.isMain()) {
                 Files.deleteIfExists(metricsFile);
+                world.recordSize(outDir);
             }
             LrSchedule schedule = new LrSchedule(t.lr(), t.minLr(), t.warmupLr(), t.warmupSteps(), maxSteps);
             ObjectMapper json = new ObjectMapper();
             listener.started(startStep, maxSteps, latest);
-            try (DataStream<B> stream = data.open(cursor)) {
+            try (DataStream<B> stream = data.open(cursor); GradientSync sync = world.gradientSync(obj.trainable())) {
                 long lastLog = System.nanoTime(), imagesSinceLog = 0;
                 long endStep = stopAfter == null ? maxSteps : Math.min(maxSteps, stopAfter);
                 for (long step = startStep; step < endStep; step++) {
                     double lr = schedule.at(step);
-                    Torch.manualSeed(mix(t.seed(), step));
+                    Torch.manualSeed(world.rankSeed(mix(t.seed(), step)));
                     try (Scope s = Scope.open(); Generator gen = new Generator(mix(t.seed() + 1, step))) {
                         obj.beginStep();
                         Map<String, Tensor> sums = new LinkedHashMap<>();
@@ -84,10 +98,12 @@ public final class TrainLoop {
                             for (String why : b.skipped()) listener.message("skipped: " + why);
                             imagesSinceLog += b.size();
                             Map<String, Tensor> losses = obj.losses(b.batch(), gen);
+                            if (sync != null) sync.sync(micro == t.accumSteps() - 1);  // one all-reduce per step
                             losses.get("loss").div(t.accumSteps()).backward();
                             accumulate(sums, losses, t.accumSteps());
                         }
-                        if (t.gradClip() > 0) opt.clipGradNorm(t.gradClip());
+                        if (sync != null) sync.finish();
+                        double gradNorm = t.gradClip() > 0 ? opt.clipGradNorm(t.gradClip()) : Double.NaN;
                         opt.step(lr);
                         opt.zeroGrad();
                         if ((step + 1) % t.logEvery() == 0 || step + 1 == maxSteps) {
@@ -95,24 +111,38 @@ public final class TrainLoop {
                             Map<String, Double> metrics = new LinkedHashMap<>();
                             metrics.put("step", (double) (step + 1));
                             metrics.put("lr", lr);
-                            for (var e : sums.entrySet()) metrics.put(e.getKey(), e.getValue().item());
-                            metrics.put("img_per_s", imagesSinceLog / Math.max(secs, 1e-9));
-                            metrics.put("skipped", (double) skippedTotal);
-                            appendMetrics(metricsFile, json, metrics);
+                            Map<String, Tensor> local = new LinkedHashMap<>(sums);
+                            local.put("skipped", Torch.scalar(skippedTotal, io.xformer.nn.DType.F64));
+                            Map<String, Double> mean = world.mean(local);
+                            for (var e : sums.keySet()) metrics.put(e, mean.get(e));
+                            if (!Double.isNaN(gradNorm)) metrics.put("grad_norm", gradNorm);
+                            metrics.put("img_per_s", imagesSinceLog * world.size() / Math.max(secs, 1e-9));
+                            metrics.put("skipped", (double) Math.round(mean.get("skipped") * world.size()));
+                            if (world.isMain()) appendMetrics(metricsFile, json, metrics);
                             listener.logged(step + 1, maxSteps, metrics);
                             lastLog = System.nanoTime();
                             imagesSinceLog = 0;
                         }
                     }
-                    if ((step + 1) % t.checkpointEvery() == 0 || step + 1 == endStep)
-                        ckpts.write(step + 1, obj.checkpointState(), opt.state(), new Checkpoints.State(step + 1, cursor, opt.step()));
+                    if ((step + 1) % t.checkpointEvery() == 0 || step + 1 == endStep) {
+                        // every rank has finished the step before rank 0 writes, and waits until it is on disk
+                        world.barrier();
+                        if (world.isMain())
+                            ckpts.write(step + 1, obj.checkpointState(), opt.state(), new Checkpoints.State(step + 1, cursor, opt.step()));
+                        world.barrier();
+                    }
                 }
             }
             if (stopAfter != null && stopAfter < maxSteps)
                 return new Result(Math.max(startStep, Math.min(maxSteps, stopAfter)), null, skippedTotal);
+            if (!world.isMain()) {
+                world.barrier();  // rank 0 exports and evaluates
+                return new Result(maxSteps, new Objective.Finished(outDir.resolve("model"), Map.of()), skippedTotal);
+            }
             Objective.Finished f = obj.finish(outDir);
             if (!f.evaluation().isEmpty())
                 Files.writeString(outDir.resolve("eval.json"), json.writerWithDefaultPrettyPrinter().writeValueAsString(f.evaluation()));
+            world.barrier();
             return new Result(maxSteps, f, skippedTotal);
         }
     }

@@ -41,25 +41,33 @@ public final class Training {
      */
     public static Result run(TrainConfig cfg, String stage, Path outDir, Long maxStepsOverride, Long stopAfter, boolean resume,
                              Path previousModel, TrainListener listener) throws IOException {
+        return run(cfg, stage, outDir, maxStepsOverride, stopAfter, resume, previousModel, listener, World.SINGLE);
+    }
+
+    /** As above, as one rank of world (issue 10). */
+    public static Result run(TrainConfig cfg, String stage, Path outDir, Long maxStepsOverride, Long stopAfter, boolean resume,
+                             Path previousModel, TrainListener listener, World world) throws IOException {
         if (!STAGES.contains(stage))
             throw new TorchException("--stage " + stage + " is not implemented (stages: " + String.join(", ", STAGES) + ")");
         if (stage.equals("1")) {
             if (cfg.model() == null) throw new TorchException(cfg.file() + ": no stage-1 part (\"model\", \"data\", \"train\")");
             long maxSteps = maxStepsOverride != null ? maxStepsOverride : cfg.train().maxSteps();
-            ensureSynthetic(cfg.data(), listener);
+            ensureSynthetic(cfg.data(), listener, world);
             try (Scope root = Scope.open(); Tokenizer tok = Tokenizer.open(cfg.tokenizer());
-                 Stage1Objective obj = new Stage1Objective(cfg, tok)) {
-                return result(TrainLoop.run(cfg.train(), outDir, maxSteps, stopAfter, resume, obj, Stage1Objective.data(cfg, tok), listener));
+                 Stage1Objective obj = new Stage1Objective(cfg, tok, world)) {
+                return result(TrainLoop.run(cfg.train(), outDir, maxSteps, stopAfter, resume, obj, Stage1Objective.data(cfg, tok, world),
+                        listener, world));
             }
         }
         TrainConfig.LmStage st = stage.equals("2") ? cfg.stage2() : cfg.vqa();
         if (st == null) throw new TorchException(cfg.file() + ": no \"" + (stage.equals("2") ? "stage2" : stage) + "\" section");
         long maxSteps = maxStepsOverride != null ? maxStepsOverride : st.train().maxSteps();
-        ensureSynthetic(st.data(), listener);
+        ensureSynthetic(st.data(), listener, world);
         Path init = previousModel != null ? previousModel : defaultOutput(cfg, "2").resolve("model");
         try (Scope root = Scope.open(); Tokenizer qtok = Tokenizer.open(cfg.tokenizer()); Tokenizer llmTok = Tokenizer.open(st.llmTokenizer());
              LmObjective obj = new LmObjective(st, cfg.tokenizer(), qtok, llmTok, init)) {
-            return result(TrainLoop.run(st.train(), outDir, maxSteps, stopAfter, resume, obj, LmObjective.data(st, qtok), listener));
+            return result(TrainLoop.run(st.train(), outDir, maxSteps, stopAfter, resume, obj, LmObjective.data(st, qtok, world, cfg.file()),
+                    listener, world));
         }
     }
 
@@ -69,6 +77,12 @@ public final class Training {
     }
 
     /** Generates the synthetic set when the config asks for one and it is not there yet. */
+    /** Rank 0 generates the synthetic set while the others wait. */
+    static void ensureSynthetic(TrainConfig.Data data, TrainListener out, World world) throws IOException {
+        if (world.isMain()) ensureSynthetic(data, out);
+        world.barrier();
+    }
+
     static void ensureSynthetic(TrainConfig.Data data, TrainListener out) throws IOException {
         TrainConfig.SyntheticSpec s = data.synthetic();
         if (s == null || Files.isRegularFile(s.dir().resolve("captions_train.json"))) return;

@@ -32,6 +32,11 @@ class Stage1TrainerTest {
     }
 
     static Path config(String name, Path annotations, int steps) throws IOException {
+        return configIn(tmp, data, name, annotations, steps);
+    }
+
+    /** The tiny config over a synthetic set, written into dir. */
+    static Path configIn(Path dir, Path data, String name, Path annotations, int steps) throws IOException {
         ObjectNode c = (ObjectNode) JSON.readTree(ROOT.resolve("configs/tiny.json").toFile());
         c.remove("data");
         c.putObject("init").put("seed", 1).put("std", 0.15);
@@ -41,7 +46,7 @@ class Stage1TrainerTest {
         ObjectNode t = (ObjectNode) c.get("train");
         t.put("batch_size", 4).put("max_steps", steps).put("warmup_steps", 5).put("log_every", 1).put("checkpoint_every", 20)
                 .put("workers", 2);
-        Path f = tmp.resolve(name + ".json");
+        Path f = dir.resolve(name + ".json");
         Files.writeString(f, c.toPrettyString());
         return f;
     }

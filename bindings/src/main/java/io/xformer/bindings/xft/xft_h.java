@@ -8438,5 +8438,1280 @@ public class xft_h extends xft_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+    private static final int XFT_DIST_GLOO = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.XFT_DIST_GLOO = 0
+     * }
+     */
+    public static int XFT_DIST_GLOO() {
+        return XFT_DIST_GLOO;
+    }
+    private static final int XFT_DIST_NCCL = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.XFT_DIST_NCCL = 1
+     * }
+     */
+    public static int XFT_DIST_NCCL() {
+        return XFT_DIST_NCCL;
+    }
+    private static final int XFT_DIST_SUM = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.XFT_DIST_SUM = 0
+     * }
+     */
+    public static int XFT_DIST_SUM() {
+        return XFT_DIST_SUM;
+    }
+    private static final int XFT_DIST_AVG = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.XFT_DIST_AVG = 1
+     * }
+     */
+    public static int XFT_DIST_AVG() {
+        return XFT_DIST_AVG;
+    }
+    private static final int XFT_DIST_MAX = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.XFT_DIST_MAX = 2
+     * }
+     */
+    public static int XFT_DIST_MAX() {
+        return XFT_DIST_MAX;
+    }
+    private static final int XFT_DIST_MIN = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.XFT_DIST_MIN = 3
+     * }
+     */
+    public static int XFT_DIST_MIN() {
+        return XFT_DIST_MIN;
+    }
+
+    private static class xft_store_new {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_INT,
+            xft_h.C_INT,
+            xft_h.C_INT,
+            xft_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_store_new").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * xft_store *xft_store_new(const char *host, int port, int is_master, int world_size, int64_t timeout_ms)
+     * }
+     */
+    public static FunctionDescriptor xft_store_new$descriptor() {
+        return xft_store_new.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * xft_store *xft_store_new(const char *host, int port, int is_master, int world_size, int64_t timeout_ms)
+     * }
+     */
+    public static MethodHandle xft_store_new$handle() {
+        return xft_store_new.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * xft_store *xft_store_new(const char *host, int port, int is_master, int world_size, int64_t timeout_ms)
+     * }
+     */
+    public static MemorySegment xft_store_new$address() {
+        return xft_store_new.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * xft_store *xft_store_new(const char *host, int port, int is_master, int world_size, int64_t timeout_ms)
+     * }
+     */
+    public static MemorySegment xft_store_new(MemorySegment host, int port, int is_master, int world_size, long timeout_ms) {
+        var mh$ = xft_store_new.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_store_new", host, port, is_master, world_size, timeout_ms);
+            }
+            return (MemorySegment)mh$.invokeExact(host, port, is_master, world_size, timeout_ms);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_store_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_store_free").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void xft_store_free(xft_store *s)
+     * }
+     */
+    public static FunctionDescriptor xft_store_free$descriptor() {
+        return xft_store_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void xft_store_free(xft_store *s)
+     * }
+     */
+    public static MethodHandle xft_store_free$handle() {
+        return xft_store_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void xft_store_free(xft_store *s)
+     * }
+     */
+    public static MemorySegment xft_store_free$address() {
+        return xft_store_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void xft_store_free(xft_store *s)
+     * }
+     */
+    public static void xft_store_free(MemorySegment s) {
+        var mh$ = xft_store_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_store_free", s);
+            }
+            mh$.invokeExact(s);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_store_set {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_store_set").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_store_set(xft_store *s, const char *key, const char *value)
+     * }
+     */
+    public static FunctionDescriptor xft_store_set$descriptor() {
+        return xft_store_set.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_store_set(xft_store *s, const char *key, const char *value)
+     * }
+     */
+    public static MethodHandle xft_store_set$handle() {
+        return xft_store_set.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_store_set(xft_store *s, const char *key, const char *value)
+     * }
+     */
+    public static MemorySegment xft_store_set$address() {
+        return xft_store_set.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_store_set(xft_store *s, const char *key, const char *value)
+     * }
+     */
+    public static int xft_store_set(MemorySegment s, MemorySegment key, MemorySegment value) {
+        var mh$ = xft_store_set.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_store_set", s, key, value);
+            }
+            return (int)mh$.invokeExact(s, key, value);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_store_get {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_LONG,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_store_get").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t xft_store_get(xft_store *s, const char *key, char *out, int64_t cap)
+     * }
+     */
+    public static FunctionDescriptor xft_store_get$descriptor() {
+        return xft_store_get.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t xft_store_get(xft_store *s, const char *key, char *out, int64_t cap)
+     * }
+     */
+    public static MethodHandle xft_store_get$handle() {
+        return xft_store_get.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t xft_store_get(xft_store *s, const char *key, char *out, int64_t cap)
+     * }
+     */
+    public static MemorySegment xft_store_get$address() {
+        return xft_store_get.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t xft_store_get(xft_store *s, const char *key, char *out, int64_t cap)
+     * }
+     */
+    public static long xft_store_get(MemorySegment s, MemorySegment key, MemorySegment out, long cap) {
+        var mh$ = xft_store_get.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_store_get", s, key, out, cap);
+            }
+            return (long)mh$.invokeExact(s, key, out, cap);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_store_add {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_LONG,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_store_add").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t xft_store_add(xft_store *s, const char *key, int64_t delta)
+     * }
+     */
+    public static FunctionDescriptor xft_store_add$descriptor() {
+        return xft_store_add.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t xft_store_add(xft_store *s, const char *key, int64_t delta)
+     * }
+     */
+    public static MethodHandle xft_store_add$handle() {
+        return xft_store_add.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t xft_store_add(xft_store *s, const char *key, int64_t delta)
+     * }
+     */
+    public static MemorySegment xft_store_add$address() {
+        return xft_store_add.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t xft_store_add(xft_store *s, const char *key, int64_t delta)
+     * }
+     */
+    public static long xft_store_add(MemorySegment s, MemorySegment key, long delta) {
+        var mh$ = xft_store_add.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_store_add", s, key, delta);
+            }
+            return (long)mh$.invokeExact(s, key, delta);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_dist_has_nccl {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_dist_has_nccl").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_dist_has_nccl()
+     * }
+     */
+    public static FunctionDescriptor xft_dist_has_nccl$descriptor() {
+        return xft_dist_has_nccl.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_dist_has_nccl()
+     * }
+     */
+    public static MethodHandle xft_dist_has_nccl$handle() {
+        return xft_dist_has_nccl.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_dist_has_nccl()
+     * }
+     */
+    public static MemorySegment xft_dist_has_nccl$address() {
+        return xft_dist_has_nccl.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_dist_has_nccl()
+     * }
+     */
+    public static int xft_dist_has_nccl() {
+        var mh$ = xft_dist_has_nccl.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_dist_has_nccl");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_dist_new {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_INT,
+            xft_h.C_INT,
+            xft_h.C_INT,
+            xft_h.C_INT,
+            xft_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_dist_new").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * xft_dist *xft_dist_new(xft_store *store, int rank, int world_size, int backend, int device_index, int64_t timeout_ms)
+     * }
+     */
+    public static FunctionDescriptor xft_dist_new$descriptor() {
+        return xft_dist_new.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * xft_dist *xft_dist_new(xft_store *store, int rank, int world_size, int backend, int device_index, int64_t timeout_ms)
+     * }
+     */
+    public static MethodHandle xft_dist_new$handle() {
+        return xft_dist_new.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * xft_dist *xft_dist_new(xft_store *store, int rank, int world_size, int backend, int device_index, int64_t timeout_ms)
+     * }
+     */
+    public static MemorySegment xft_dist_new$address() {
+        return xft_dist_new.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * xft_dist *xft_dist_new(xft_store *store, int rank, int world_size, int backend, int device_index, int64_t timeout_ms)
+     * }
+     */
+    public static MemorySegment xft_dist_new(MemorySegment store, int rank, int world_size, int backend, int device_index, long timeout_ms) {
+        var mh$ = xft_dist_new.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_dist_new", store, rank, world_size, backend, device_index, timeout_ms);
+            }
+            return (MemorySegment)mh$.invokeExact(store, rank, world_size, backend, device_index, timeout_ms);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_dist_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_dist_free").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void xft_dist_free(xft_dist *d)
+     * }
+     */
+    public static FunctionDescriptor xft_dist_free$descriptor() {
+        return xft_dist_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void xft_dist_free(xft_dist *d)
+     * }
+     */
+    public static MethodHandle xft_dist_free$handle() {
+        return xft_dist_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void xft_dist_free(xft_dist *d)
+     * }
+     */
+    public static MemorySegment xft_dist_free$address() {
+        return xft_dist_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void xft_dist_free(xft_dist *d)
+     * }
+     */
+    public static void xft_dist_free(MemorySegment d) {
+        var mh$ = xft_dist_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_dist_free", d);
+            }
+            mh$.invokeExact(d);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_dist_rank {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT,
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_dist_rank").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_dist_rank(const xft_dist *d)
+     * }
+     */
+    public static FunctionDescriptor xft_dist_rank$descriptor() {
+        return xft_dist_rank.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_dist_rank(const xft_dist *d)
+     * }
+     */
+    public static MethodHandle xft_dist_rank$handle() {
+        return xft_dist_rank.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_dist_rank(const xft_dist *d)
+     * }
+     */
+    public static MemorySegment xft_dist_rank$address() {
+        return xft_dist_rank.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_dist_rank(const xft_dist *d)
+     * }
+     */
+    public static int xft_dist_rank(MemorySegment d) {
+        var mh$ = xft_dist_rank.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_dist_rank", d);
+            }
+            return (int)mh$.invokeExact(d);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_dist_world_size {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT,
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_dist_world_size").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_dist_world_size(const xft_dist *d)
+     * }
+     */
+    public static FunctionDescriptor xft_dist_world_size$descriptor() {
+        return xft_dist_world_size.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_dist_world_size(const xft_dist *d)
+     * }
+     */
+    public static MethodHandle xft_dist_world_size$handle() {
+        return xft_dist_world_size.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_dist_world_size(const xft_dist *d)
+     * }
+     */
+    public static MemorySegment xft_dist_world_size$address() {
+        return xft_dist_world_size.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_dist_world_size(const xft_dist *d)
+     * }
+     */
+    public static int xft_dist_world_size(MemorySegment d) {
+        var mh$ = xft_dist_world_size.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_dist_world_size", d);
+            }
+            return (int)mh$.invokeExact(d);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_dist_all_reduce {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_dist_all_reduce").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_dist_all_reduce(xft_dist *d, xft_tensor *t, int op)
+     * }
+     */
+    public static FunctionDescriptor xft_dist_all_reduce$descriptor() {
+        return xft_dist_all_reduce.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_dist_all_reduce(xft_dist *d, xft_tensor *t, int op)
+     * }
+     */
+    public static MethodHandle xft_dist_all_reduce$handle() {
+        return xft_dist_all_reduce.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_dist_all_reduce(xft_dist *d, xft_tensor *t, int op)
+     * }
+     */
+    public static MemorySegment xft_dist_all_reduce$address() {
+        return xft_dist_all_reduce.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_dist_all_reduce(xft_dist *d, xft_tensor *t, int op)
+     * }
+     */
+    public static int xft_dist_all_reduce(MemorySegment d, MemorySegment t, int op) {
+        var mh$ = xft_dist_all_reduce.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_dist_all_reduce", d, t, op);
+            }
+            return (int)mh$.invokeExact(d, t, op);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_dist_broadcast {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_dist_broadcast").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_dist_broadcast(xft_dist *d, xft_tensor *t, int root)
+     * }
+     */
+    public static FunctionDescriptor xft_dist_broadcast$descriptor() {
+        return xft_dist_broadcast.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_dist_broadcast(xft_dist *d, xft_tensor *t, int root)
+     * }
+     */
+    public static MethodHandle xft_dist_broadcast$handle() {
+        return xft_dist_broadcast.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_dist_broadcast(xft_dist *d, xft_tensor *t, int root)
+     * }
+     */
+    public static MemorySegment xft_dist_broadcast$address() {
+        return xft_dist_broadcast.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_dist_broadcast(xft_dist *d, xft_tensor *t, int root)
+     * }
+     */
+    public static int xft_dist_broadcast(MemorySegment d, MemorySegment t, int root) {
+        var mh$ = xft_dist_broadcast.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_dist_broadcast", d, t, root);
+            }
+            return (int)mh$.invokeExact(d, t, root);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_dist_all_gather {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_dist_all_gather").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_dist_all_gather(xft_dist *d, const xft_tensor *t)
+     * }
+     */
+    public static FunctionDescriptor xft_dist_all_gather$descriptor() {
+        return xft_dist_all_gather.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_dist_all_gather(xft_dist *d, const xft_tensor *t)
+     * }
+     */
+    public static MethodHandle xft_dist_all_gather$handle() {
+        return xft_dist_all_gather.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_dist_all_gather(xft_dist *d, const xft_tensor *t)
+     * }
+     */
+    public static MemorySegment xft_dist_all_gather$address() {
+        return xft_dist_all_gather.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * xft_tensor *xft_dist_all_gather(xft_dist *d, const xft_tensor *t)
+     * }
+     */
+    public static MemorySegment xft_dist_all_gather(MemorySegment d, MemorySegment t) {
+        var mh$ = xft_dist_all_gather.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_dist_all_gather", d, t);
+            }
+            return (MemorySegment)mh$.invokeExact(d, t);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_dist_all_gather_with_grad {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_dist_all_gather_with_grad").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_dist_all_gather_with_grad(xft_dist *d, const xft_tensor *t)
+     * }
+     */
+    public static FunctionDescriptor xft_dist_all_gather_with_grad$descriptor() {
+        return xft_dist_all_gather_with_grad.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_dist_all_gather_with_grad(xft_dist *d, const xft_tensor *t)
+     * }
+     */
+    public static MethodHandle xft_dist_all_gather_with_grad$handle() {
+        return xft_dist_all_gather_with_grad.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_dist_all_gather_with_grad(xft_dist *d, const xft_tensor *t)
+     * }
+     */
+    public static MemorySegment xft_dist_all_gather_with_grad$address() {
+        return xft_dist_all_gather_with_grad.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * xft_tensor *xft_dist_all_gather_with_grad(xft_dist *d, const xft_tensor *t)
+     * }
+     */
+    public static MemorySegment xft_dist_all_gather_with_grad(MemorySegment d, MemorySegment t) {
+        var mh$ = xft_dist_all_gather_with_grad.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_dist_all_gather_with_grad", d, t);
+            }
+            return (MemorySegment)mh$.invokeExact(d, t);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_dist_barrier {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT,
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_dist_barrier").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_dist_barrier(xft_dist *d)
+     * }
+     */
+    public static FunctionDescriptor xft_dist_barrier$descriptor() {
+        return xft_dist_barrier.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_dist_barrier(xft_dist *d)
+     * }
+     */
+    public static MethodHandle xft_dist_barrier$handle() {
+        return xft_dist_barrier.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_dist_barrier(xft_dist *d)
+     * }
+     */
+    public static MemorySegment xft_dist_barrier$address() {
+        return xft_dist_barrier.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_dist_barrier(xft_dist *d)
+     * }
+     */
+    public static int xft_dist_barrier(MemorySegment d) {
+        var mh$ = xft_dist_barrier.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_dist_barrier", d);
+            }
+            return (int)mh$.invokeExact(d);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_ddp_new {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_LONG,
+            xft_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_ddp_new").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * xft_ddp *xft_ddp_new(xft_dist *d, xft_tensor *const *params, int64_t n, int64_t bucket_bytes)
+     * }
+     */
+    public static FunctionDescriptor xft_ddp_new$descriptor() {
+        return xft_ddp_new.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * xft_ddp *xft_ddp_new(xft_dist *d, xft_tensor *const *params, int64_t n, int64_t bucket_bytes)
+     * }
+     */
+    public static MethodHandle xft_ddp_new$handle() {
+        return xft_ddp_new.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * xft_ddp *xft_ddp_new(xft_dist *d, xft_tensor *const *params, int64_t n, int64_t bucket_bytes)
+     * }
+     */
+    public static MemorySegment xft_ddp_new$address() {
+        return xft_ddp_new.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * xft_ddp *xft_ddp_new(xft_dist *d, xft_tensor *const *params, int64_t n, int64_t bucket_bytes)
+     * }
+     */
+    public static MemorySegment xft_ddp_new(MemorySegment d, MemorySegment params, long n, long bucket_bytes) {
+        var mh$ = xft_ddp_new.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_ddp_new", d, params, n, bucket_bytes);
+            }
+            return (MemorySegment)mh$.invokeExact(d, params, n, bucket_bytes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_ddp_finish {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT,
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_ddp_finish").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_ddp_finish(xft_ddp *s)
+     * }
+     */
+    public static FunctionDescriptor xft_ddp_finish$descriptor() {
+        return xft_ddp_finish.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_ddp_finish(xft_ddp *s)
+     * }
+     */
+    public static MethodHandle xft_ddp_finish$handle() {
+        return xft_ddp_finish.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_ddp_finish(xft_ddp *s)
+     * }
+     */
+    public static MemorySegment xft_ddp_finish$address() {
+        return xft_ddp_finish.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_ddp_finish(xft_ddp *s)
+     * }
+     */
+    public static int xft_ddp_finish(MemorySegment s) {
+        var mh$ = xft_ddp_finish.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_ddp_finish", s);
+            }
+            return (int)mh$.invokeExact(s);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_ddp_set_sync {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT,
+            xft_h.C_POINTER,
+            xft_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_ddp_set_sync").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_ddp_set_sync(xft_ddp *s, int sync)
+     * }
+     */
+    public static FunctionDescriptor xft_ddp_set_sync$descriptor() {
+        return xft_ddp_set_sync.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_ddp_set_sync(xft_ddp *s, int sync)
+     * }
+     */
+    public static MethodHandle xft_ddp_set_sync$handle() {
+        return xft_ddp_set_sync.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_ddp_set_sync(xft_ddp *s, int sync)
+     * }
+     */
+    public static MemorySegment xft_ddp_set_sync$address() {
+        return xft_ddp_set_sync.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_ddp_set_sync(xft_ddp *s, int sync)
+     * }
+     */
+    public static int xft_ddp_set_sync(MemorySegment s, int sync) {
+        var mh$ = xft_ddp_set_sync.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_ddp_set_sync", s, sync);
+            }
+            return (int)mh$.invokeExact(s, sync);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_ddp_bucket_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_LONG,
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_ddp_bucket_count").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t xft_ddp_bucket_count(const xft_ddp *s)
+     * }
+     */
+    public static FunctionDescriptor xft_ddp_bucket_count$descriptor() {
+        return xft_ddp_bucket_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t xft_ddp_bucket_count(const xft_ddp *s)
+     * }
+     */
+    public static MethodHandle xft_ddp_bucket_count$handle() {
+        return xft_ddp_bucket_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t xft_ddp_bucket_count(const xft_ddp *s)
+     * }
+     */
+    public static MemorySegment xft_ddp_bucket_count$address() {
+        return xft_ddp_bucket_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t xft_ddp_bucket_count(const xft_ddp *s)
+     * }
+     */
+    public static long xft_ddp_bucket_count(MemorySegment s) {
+        var mh$ = xft_ddp_bucket_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_ddp_bucket_count", s);
+            }
+            return (long)mh$.invokeExact(s);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_ddp_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_ddp_free").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void xft_ddp_free(xft_ddp *s)
+     * }
+     */
+    public static FunctionDescriptor xft_ddp_free$descriptor() {
+        return xft_ddp_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void xft_ddp_free(xft_ddp *s)
+     * }
+     */
+    public static MethodHandle xft_ddp_free$handle() {
+        return xft_ddp_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void xft_ddp_free(xft_ddp *s)
+     * }
+     */
+    public static MemorySegment xft_ddp_free$address() {
+        return xft_ddp_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void xft_ddp_free(xft_ddp *s)
+     * }
+     */
+    public static void xft_ddp_free(MemorySegment s) {
+        var mh$ = xft_ddp_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_ddp_free", s);
+            }
+            mh$.invokeExact(s);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 }
 
