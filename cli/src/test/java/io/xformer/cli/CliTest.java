@@ -230,4 +230,12 @@ class CliTest {
         assertEquals(2, notStage2.code());
         assertTrue(notStage2.err().contains("not a stage-2 model"), notStage2.err());
     }
+
+    @Test
+    void forwardWithLabelsWritesBlip2sLmLoss() {
+        Path golden = HF.resolve("blip2-opt-tiny-lm-loss/golden.safetensors"), out = tmp.resolve("lm-loss.safetensors");
+        Result r = run("forward", "--model", HF.resolve("blip2-opt-tiny").toString(), "--inputs", golden.toString(), "--output", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertMatchesGolden(golden, out, "logits", "loss");
+    }
 }
