@@ -25,7 +25,8 @@ public interface LanguageModel {
         String type = Json.s(textConfig, "model_type", "opt");
         return switch (type) {
             case "opt" -> new Opt(Opt.Config.from(textConfig));
-            default -> throw new TorchException("config.json: text_config.model_type '" + type + "' is not supported (opt)");
+            case "t5" -> new T5(T5.Config.from(textConfig));
+            default -> throw new TorchException("config.json: text_config.model_type '" + type + "' is not supported (opt, t5)");
         };
     }
 }

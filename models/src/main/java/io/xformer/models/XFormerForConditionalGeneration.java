@@ -199,8 +199,16 @@ public final class XFormerForConditionalGeneration extends io.xformer.nn.Module 
             Queries q = queries(e, questionIds, questionMask);
             Tensor lang = languageProjection.forward(q.zPrime());
             Tensor emb = inputsEmbeds(ids, lang);
-            Tensor logits = opt().forward(emb, attentionMask, null);
-            Tensor loss = labels == null ? null : causalLmLoss(logits, labels);
+            Tensor logits, loss;
+            if (languageModel instanceof T5 t5) {
+                // encoder-decoder: labels are the decoder's targets (decoder input = labels shifted right)
+                T5.Output o = t5.forward(emb, attentionMask, null, labels);
+                logits = o.logits();
+                loss = o.loss();
+            } else {
+                logits = opt().forward(emb, attentionMask, null);
+                loss = labels == null ? null : causalLmLoss(logits, labels);
+            }
             return new Output(e.vision(), s.keep(q.zPrime()), s.keep(lang), s.keep(emb), s.keep(logits), loss == null ? null : s.keep(loss));
         }
     }
@@ -223,6 +231,7 @@ public final class XFormerForConditionalGeneration extends io.xformer.nn.Module 
     public Tensor generate(Encoded e, Tensor questionIds, Tensor questionMask, Tensor ids, Tensor attentionMask, Generate.Options o) {
         try (Scope s = Scope.open()) {
             Tensor lang = languageProjection.forward(queries(e, questionIds, questionMask).zPrime());
+            if (languageModel instanceof T5 t5) return s.keep(Seq2SeqGenerate.generate(t5, inputsEmbeds(ids, lang), attentionMask, o));
             return s.keep(Generate.generate(opt(), ids, inputsEmbeds(ids, lang), attentionMask, o));
         }
     }
