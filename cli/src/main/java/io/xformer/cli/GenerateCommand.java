@@ -18,7 +18,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
 
-    @Option(names = "--inputs", required = true, paramLabel = "IN.safetensors", description = "input_ids (+ pixel_values, attention_mask)")
+    @Option(names = "--inputs", required = true, paramLabel = "IN.safetensors", description = "input_ids (+ pixel_values, pixel_values_mae for the xformer variant, attention_mask)")
     Path inputs;
 
     @Option(names = "--num-beams", defaultValue = "1")

@@ -230,4 +230,29 @@ class CliTest {
         assertEquals(2, notStage2.code());
         assertTrue(notStage2.err().contains("not a stage-2 model"), notStage2.err());
     }
+
+    @Test
+    void forwardWithLabelsWritesBlip2sLmLoss() {
+        Path golden = HF.resolve("blip2-opt-tiny-lm-loss/golden.safetensors"), out = tmp.resolve("lm-loss.safetensors");
+        Result r = run("forward", "--model", HF.resolve("blip2-opt-tiny").toString(), "--inputs", golden.toString(), "--output", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertMatchesGolden(golden, out, "logits", "loss");
+    }
+
+    @Test
+    void forwardAndGenerateRunABlip2T5Folder() {
+        Path golden = HF.resolve("blip2-t5-tiny/golden.safetensors"), out = tmp.resolve("t5-forward.safetensors");
+        Result r = run("forward", "--model", HF.resolve("blip2-t5-tiny").toString(), "--inputs", golden.toString(), "--output", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertMatchesGolden(golden, out, "language_projection", "encoder_last_hidden_state", "logits", "loss");
+        for (String[] c : new String[][] {{"1", "generate_greedy"}, {"3", "generate_beam3_lp0"}}) {
+            Path seq = tmp.resolve("t5-gen" + c[0] + ".safetensors");
+            Result g = run("generate", "--model", HF.resolve("blip2-t5-tiny").toString(), "--inputs", golden.toString(),
+                    "--num-beams", c[0], "--max-new-tokens", "8", "--length-penalty", "0", "--output", seq.toString());
+            assertEquals(0, g.code(), g.err());
+            try (Scope s = Scope.open()) {
+                assertArrayEquals(SafeTensors.load(golden).get(c[1]).toLongArray(), SafeTensors.load(seq).get("sequences").toLongArray(), c[1]);
+            }
+        }
+    }
 }

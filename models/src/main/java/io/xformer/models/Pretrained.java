@@ -68,8 +68,14 @@ public abstract class Pretrained implements AutoCloseable {
                         + "' (supported: " + String.join(", ", ARCHITECTURES) + ")");
             };
             try {
-                p.module.loadStateDict(ckpt.source(), p.module instanceof XFormer || p.module instanceof XFormerForConditionalGeneration
-                        ? XFormer::fromCheckpointKey : ckpt.isLavis() ? Pretrained::withoutLavisExtras : null, dtype, device, true);
+                java.util.function.Function<String, String> lavis = ckpt.isLavis() ? Pretrained::withoutLavisExtras : k -> k;
+                java.util.function.Function<String, String> rename = p.module instanceof XFormer ? XFormer::fromCheckpointKey
+                        : p.module instanceof XFormerForConditionalGeneration
+                        // a T5 LM's encoder/decoder.embed_tokens are stored copies of shared
+                        ? k -> k.startsWith("language_model.") && T5.isTiedCopy(k.substring(15)) || lavis.apply(k) == null ? null
+                                : XFormer.fromCheckpointKey(lavis.apply(k))
+                        : ckpt.isLavis() ? Pretrained::withoutLavisExtras : null;
+                p.module.loadStateDict(ckpt.source(), rename, dtype, device, true);
             } catch (TorchException e) {
                 p.close();
                 throw new TorchException(dir + ": " + e.getMessage(), e);
@@ -219,8 +225,12 @@ public abstract class Pretrained implements AutoCloseable {
         }
     }
 
-    /** Blip2ForConditionalGeneration / XFormerForConditionalGeneration: queries in place of the image-token placeholders. */
-    private static final class Generation extends Generative {
+    /**
+     * Blip2ForConditionalGeneration / XFormerForConditionalGeneration: queries in place of the
+     * image-token placeholders, then OPT (logits, loss from labels) or T5 (encoder_last_hidden_state,
+     * logits and loss from decoder_input_ids / labels).
+     */
+    private static final class Generation extends Pretrained {
         Generation(String a, XFormerForConditionalGeneration m, Device d) {
             super(a, m, d);
         }
@@ -229,31 +239,44 @@ public abstract class Pretrained implements AutoCloseable {
             return (XFormerForConditionalGeneration) module;
         }
 
-        @Override
-        Opt lm() {
-            return model().opt();
-        }
-
-        private XFormerForConditionalGeneration.Output forward(Inputs in, Tensor labels) {
+        private XFormerForConditionalGeneration.Encoded encode(Inputs in) {
             XFormerForConditionalGeneration m = model();
-            return m.forward(pixelsOf(in, architecture), m.mae == null ? null : in.require("pixel_values_mae", architecture),
-                    in.optional("noise"), in.require("input_ids", architecture), in.optional("attention_mask"), labels);
+            return m.encode(pixelsOf(in, architecture), m.mae == null ? null : in.require("pixel_values_mae", architecture),
+                    in.optional("noise"));
         }
 
         @Override
-        Tensor promptEmbeds(Inputs in, Tensor ids) {
-            return forward(in, null).inputsEmbeds();
+        public Tensor generate(Inputs in, Generate.Options options) {
+            try (Guard g = Guard.inferenceMode(); Scope s = Scope.open()) {
+                Inputs d = new Inputs(onDevice(in.tensors()), in.origin());
+                return s.keep(model().generate(encode(d), null, null, d.require("input_ids", architecture), d.optional("attention_mask"),
+                        options));
+            }
+        }
+
+        @Override
+        public Generate.Options options(int numBeams, int maxNewTokens, int minNewTokens, double lengthPenalty) {
+            if (model().languageModel instanceof T5 t5) return Seq2SeqGenerate.options(t5.cfg, numBeams, maxNewTokens, minNewTokens, lengthPenalty);
+            Opt.Config t = model().opt().cfg;
+            return new Generate.Options(numBeams, maxNewTokens, minNewTokens, lengthPenalty, t.eosTokenId(), t.padTokenId(), false);
         }
 
         @Override
         protected Map<String, Tensor> run(Inputs in) {
-            XFormerForConditionalGeneration.Output o = forward(in, in.optional("labels"));
+            XFormerForConditionalGeneration m = model();
+            Tensor labels = in.optional("labels"), decoderIds = in.optional("decoder_input_ids");
+            if (m.languageModel instanceof T5 && labels == null && decoderIds == null)
+                throw new TorchException(in.origin() + ": a T5 language model needs 'decoder_input_ids' or 'labels'");
+            XFormerForConditionalGeneration.Output o = m.forward(pixelsOf(in, architecture),
+                    m.mae == null ? null : in.require("pixel_values_mae", architecture), in.optional("noise"),
+                    in.require("input_ids", architecture), in.optional("attention_mask"), decoderIds, labels);
             Map<String, Tensor> out = new LinkedHashMap<>();
             if (o.vision().afterFirstLayer() != null) out.put("vision_hidden_first", o.vision().afterFirstLayer());
             out.put("vision_last_hidden_state", o.vision().lastHiddenState());
             out.put("vision_pooler_output", o.vision().pooled());
             out.put("qformer_last_hidden_state", o.qformerOutput());
             out.put("language_projection", o.languageInputs());
+            if (o.encoderLastHiddenState() != null) out.put("encoder_last_hidden_state", o.encoderLastHiddenState());
             out.put("logits", o.logits());
             if (o.loss() != null) out.put("loss", o.loss().reshape(1));
             return out;

@@ -15,13 +15,20 @@ import java.util.Arrays;
  * Text in, text out for a stage-2 model: an image (resized to the model's size, CLIP- and
  * ImageNet-normalised), a prompt with the image-token placeholders in front (Blip2Processor's
  * layout; LAVIS's concatenation), the question also into the Q-Former when it takes text, and
- * decoding stopped at "\\n" as LAVIS's blip2_opt does. One image at a time.
+ * decoding stopped at "\\n" as LAVIS's blip2_opt does (at {@code </s>} for T5). One image at a time.
  */
 public final class VisualLm {
-    /** Decoding settings (EVAL.md §8): caption "a photo of", beam 5, 8-30 tokens; VQA "Question: {} Short answer:", beam 5, 1-10, lp 0. */
-    public record Settings(String prompt, int numBeams, int maxNewTokens, int minNewTokens, double lengthPenalty) {
-        public static final Settings CAPTION = new Settings("a photo of", 5, 30, 8, 1.0);
-        public static final Settings VQA = new Settings("Question: {} Short answer:", 5, 10, 1, 0.0);
+    /**
+     * Decoding settings (EVAL.md §8): caption "a photo of", beam 5, 8-30 tokens, length penalty 1;
+     * VQA "Question: {} Short answer:", beam 5, 1-10 tokens, length penalty 0 for OPT and -1 for Flan-T5.
+     */
+    public record Settings(String prompt, int numBeams, int maxNewTokens, int minNewTokens, double lengthPenalty, double t5LengthPenalty) {
+        public Settings(String prompt, int numBeams, int maxNewTokens, int minNewTokens, double lengthPenalty) {
+            this(prompt, numBeams, maxNewTokens, minNewTokens, lengthPenalty, lengthPenalty);
+        }
+
+        public static final Settings CAPTION = new Settings("a photo of", 5, 30, 8, 1.0, 1.0);
+        public static final Settings VQA = new Settings("Question: {} Short answer:", 5, 10, 1, 0.0, -1.0);
     }
 
     private final XFormerForConditionalGeneration model;
@@ -75,13 +82,24 @@ public final class VisualLm {
                 qMask = Torch.ones(DType.I64, device, 1, q.length);
             }
             XFormerForConditionalGeneration.Encoded e = model.encode(px[0], model.mae == null ? null : px[1], null);
-            Opt.Config t = model.opt().cfg;
-            Tensor seq = model.generate(e, qIds, qMask, idsT, null, new Generate.Options(settings.numBeams(), settings.maxNewTokens(),
-                    settings.minNewTokens(), settings.lengthPenalty(), newline, t.padTokenId(), false));
-            long[] all = seq.toLongArray();
-            long[] fresh = Arrays.copyOfRange(all, ids.length, all.length);
+            boolean t5 = model.languageModel instanceof T5;
+            long eos;
+            Generate.Options o;
+            if (t5) {
+                // an encoder-decoder LM ends at </s>; its output starts with the decoder start token
+                T5.Config c = ((T5) model.languageModel).cfg;
+                eos = c.eosTokenId();
+                o = Seq2SeqGenerate.options(c, settings.numBeams(), settings.maxNewTokens(), settings.minNewTokens(), settings.t5LengthPenalty());
+            } else {
+                Opt.Config c = model.opt().cfg;
+                eos = c.eosTokenId();
+                o = new Generate.Options(settings.numBeams(), settings.maxNewTokens(), settings.minNewTokens(), settings.lengthPenalty(),
+                        newline, c.padTokenId(), false);
+            }
+            long[] all = model.generate(e, qIds, qMask, idsT, null, o).toLongArray();
+            long[] fresh = Arrays.copyOfRange(all, t5 ? 1 : ids.length, all.length);
             int end = 0;
-            while (end < fresh.length && fresh[end] != newline && fresh[end] != t.eosTokenId()) end++;
+            while (end < fresh.length && (t5 || fresh[end] != newline) && fresh[end] != eos) end++;
             return llmTokenizer.decode(Arrays.copyOf(fresh, end), true).strip();
         }
     }

@@ -177,39 +177,56 @@ public final class XFormerForConditionalGeneration extends io.xformer.nn.Module 
         }
     }
 
-    /** Everything a forward produces, for the CLI, the parity tests and training. loss is null without labels. */
+    /**
+     * Everything a forward produces, for the CLI, the parity tests and training. loss is null without
+     * labels; encoderLastHiddenState only for an encoder-decoder LM (T5).
+     */
     public record Output(Blip2Vision.Output vision, Tensor qformerOutput, Tensor languageInputs, Tensor inputsEmbeds,
-                         Tensor logits, Tensor loss) {}
+                         Tensor logits, Tensor loss, Tensor encoderLastHiddenState) {}
 
     /** The whole forward from pixels; labels (B, T) with -100 where no loss is taken (null: no loss). */
     public Output forward(Tensor pixels, Tensor pixelsMae, Tensor noise, Tensor ids, Tensor attentionMask, Tensor labels) {
+        return forward(pixels, pixelsMae, noise, ids, attentionMask, null, labels);
+    }
+
+    /** As above; decoderInputIds (T5 only; null: the labels shifted right). */
+    public Output forward(Tensor pixels, Tensor pixelsMae, Tensor noise, Tensor ids, Tensor attentionMask, Tensor decoderInputIds,
+                          Tensor labels) {
         try (Scope s = Scope.open()) {
             Encoded e = encode(pixels, pixelsMae, noise);
-            Output o = forward(e, null, null, ids, attentionMask, labels);
+            Output o = forward(e, null, null, ids, attentionMask, decoderInputIds, labels);
             Blip2Vision.Output v = e.vision();
             return new Output(new Blip2Vision.Output(s.keep(v.lastHiddenState()), s.keep(v.pooled()),
                     v.afterFirstLayer() == null ? null : s.keep(v.afterFirstLayer())), s.keep(o.qformerOutput()), s.keep(o.languageInputs()), s.keep(o.inputsEmbeds()),
-                    s.keep(o.logits()), o.loss() == null ? null : s.keep(o.loss()));
+                    s.keep(o.logits()), o.loss() == null ? null : s.keep(o.loss()),
+                    o.encoderLastHiddenState() == null ? null : s.keep(o.encoderLastHiddenState()));
         }
     }
 
     /** The trainable part of the forward from encoded images (training runs the encoders under inference mode). */
     public Output forward(Encoded e, Tensor questionIds, Tensor questionMask, Tensor ids, Tensor attentionMask, Tensor labels) {
+        return forward(e, questionIds, questionMask, ids, attentionMask, null, labels);
+    }
+
+    public Output forward(Encoded e, Tensor questionIds, Tensor questionMask, Tensor ids, Tensor attentionMask, Tensor decoderInputIds,
+                          Tensor labels) {
         try (Scope s = Scope.open()) {
             Queries q = queries(e, questionIds, questionMask);
             Tensor lang = languageProjection.forward(q.zPrime());
             Tensor emb = inputsEmbeds(ids, lang);
-            Tensor logits, loss;
+            Tensor logits, loss, memory = null;
             if (languageModel instanceof T5 t5) {
                 // encoder-decoder: labels are the decoder's targets (decoder input = labels shifted right)
-                T5.Output o = t5.forward(emb, attentionMask, null, labels);
+                T5.Output o = t5.forward(emb, attentionMask, decoderInputIds, labels);
                 logits = o.logits();
                 loss = o.loss();
+                memory = o.encoderLastHiddenState();
             } else {
                 logits = opt().forward(emb, attentionMask, null);
                 loss = labels == null ? null : causalLmLoss(logits, labels);
             }
-            return new Output(e.vision(), s.keep(q.zPrime()), s.keep(lang), s.keep(emb), s.keep(logits), loss == null ? null : s.keep(loss));
+            return new Output(e.vision(), s.keep(q.zPrime()), s.keep(lang), s.keep(emb), s.keep(logits), loss == null ? null : s.keep(loss),
+                    memory == null ? null : s.keep(memory));
         }
     }
 

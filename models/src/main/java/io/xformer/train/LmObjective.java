@@ -7,6 +7,8 @@ import io.xformer.data.Source;
 import io.xformer.data.Transform;
 import io.xformer.hf.HfCheckpoint;
 import io.xformer.models.PositionEmbeddings;
+import io.xformer.models.T5;
+import io.xformer.text.PrefixLm;
 import io.xformer.models.XFormer;
 import io.xformer.models.XFormerForConditionalGeneration;
 import io.xformer.nn.DType;
@@ -63,7 +65,7 @@ public final class LmObjective implements Objective<Loader.Batch> {
         this.params = freeze(model, stage);
         this.visionTrains = params.keySet().stream().anyMatch(k -> k.startsWith("vision_model."));
         frozenToComputeDtype(model, device, stage.train().amp());
-        this.pad = model.opt().cfg.padTokenId();
+        this.pad = model.languageModel instanceof T5 t5 ? t5.cfg.padTokenId() : model.opt().cfg.padTokenId();
     }
 
     /** The stage's model: a stage-2 folder (position embeddings interpolated to the stage's image size) or stage 1 + LLM. */
@@ -226,6 +228,32 @@ public final class LmObjective implements Objective<Loader.Batch> {
         return new LmText(ids, mask, labels, total);
     }
 
+    /**
+     * An encoder-decoder LM (Flan-T5, supplementary §3): stage 2 is the prefix-LM objective (the
+     * caption split at a random word between its start and its middle, drawn from (seed, stream
+     * position) so a resumed run cuts the same way; encoder: queries + prefix, decoder: the rest);
+     * VQA feeds the prompt with the question to the encoder and the answer to the decoder.
+     */
+    LmText seq2seqText(Loader.Batch b, List<List<String>> pt) {
+        PrefixLm.Options o = new PrefixLm.Options(model.cfg.numQueryTokens(), model.cfg.imageTokenIndex(), pad, stage.train().maxTextLen());
+        PrefixLm.Batch pb;
+        if (vqa) {
+            List<PrefixLm.Split> splits = new ArrayList<>();
+            for (int i = 0; i < b.size(); i++) splits.add(new PrefixLm.Split(pt.get(0).get(i), pt.get(1).get(i)));
+            pb = PrefixLm.batch(splits, llmTok, o);
+        } else {
+            pb = PrefixLm.batch(pt.get(1), llmTok, o, stage.train().seed(), b.cursorAfter() - b.size());
+        }
+        int n = b.size(), len = pb.inputIds()[0].length, labelLen = pb.labels()[0].length;
+        long[] ids = new long[n * len], mask = new long[n * len], labels = new long[n * labelLen];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(pb.inputIds()[i], 0, ids, i * len, len);
+            System.arraycopy(pb.attentionMask()[i], 0, mask, i * len, len);
+            System.arraycopy(pb.labels()[i], 0, labels, i * labelLen, labelLen);
+        }
+        return new LmText(ids, mask, labels, len);
+    }
+
     /** Prompts and targets of a batch: stage 2 the stage's prompt and the caption, VQA the question in the prompt and the drawn answer. */
     List<List<String>> promptsAndTargets(Loader.Batch b) {
         List<String> prompts = new ArrayList<>(), targets = new ArrayList<>();
@@ -257,10 +285,10 @@ public final class LmObjective implements Objective<Loader.Batch> {
                 qMask = Stage1Objective.host(Torch.tensor(b.mask(), bs, b.textLen()), device);
             }
             List<List<String>> pt = promptsAndTargets(b);
-            LmText t = text(pt.get(0), pt.get(1));
+            LmText t = model.languageModel instanceof T5 ? seq2seqText(b, pt) : text(pt.get(0), pt.get(1));
             Tensor ids = Stage1Objective.host(Torch.tensor(t.ids(), bs, t.len()), device);
             Tensor mask = Stage1Objective.host(Torch.tensor(t.mask(), bs, t.len()), device);
-            Tensor labels = Stage1Objective.host(Torch.tensor(t.labels(), bs, t.len()), device);
+            Tensor labels = Stage1Objective.host(Torch.tensor(t.labels(), bs, t.labels().length / bs), device);
             try (Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
                 Tensor loss = model.forward(e, qIds, qMask, ids, mask, labels).loss();
                 Map<String, Tensor> out = new LinkedHashMap<>();

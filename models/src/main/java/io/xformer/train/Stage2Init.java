@@ -16,8 +16,8 @@ import java.util.Set;
 
 /**
  * Initial weights of a stage-2 model (DESIGN.md "Stage 2", Init): a whole stage-2 folder, or a
- * stage-1 folder (XFormerForPreTraining) for the X-Former plus an LLM folder (OPTForCausalLM, or
- * the {@code language_model.*} of a Blip2ForConditionalGeneration folder) plus a fresh
+ * stage-1 folder (XFormerForPreTraining) for the X-Former plus an LLM folder (OPTForCausalLM,
+ * T5ForConditionalGeneration, or the {@code language_model.*} of a BLIP-2 folder) plus a fresh
  * {@code language_projection}. The stage-1 heads (ITC, ITM, ITG), {@code temp} and the MAE
  * decoder are left behind; the text embeddings and text FFNs stay when the Q-Former takes text.
  */
@@ -42,6 +42,7 @@ public final class Stage2Init {
             throw new TorchException("stage 2 supports the variants " + XFormerForConditionalGeneration.VARIANTS + ", not '" + variant + "'");
         if (variant.equals("blip2")) c.remove("mae_config");
         boolean blip2Llm = llmArchitecture.equals("Blip2ForConditionalGeneration") || llmArchitecture.equals("XFormerForConditionalGeneration");
+        // (a bare OPTForCausalLM / T5ForConditionalGeneration config.json is the text_config itself)
         c.set("text_config", blip2Llm ? llmConfig.get("text_config").deepCopy() : ((ObjectNode) llmConfig).deepCopy());
         if (blip2Llm && llmConfig.has("image_token_index")) c.put("image_token_index", llmConfig.get("image_token_index").asInt());
         c.put("model_type", "blip-2");
@@ -61,8 +62,10 @@ public final class Stage2Init {
             if (!s1.architecture().equals("XFormerForPreTraining"))
                 throw new TorchException(stage1Dir + ": expected a stage-1 folder (XFormerForPreTraining), found " + s1.architecture());
             String arch = llm.architecture();
-            if (!Set.of("OPTForCausalLM", "Blip2ForConditionalGeneration", "XFormerForConditionalGeneration").contains(arch))
-                throw new TorchException(llmDir + ": expected an LLM folder (OPTForCausalLM or a BLIP-2 one), found '" + arch + "'");
+            if (!Set.of("OPTForCausalLM", "T5ForConditionalGeneration", "Blip2ForConditionalGeneration", "XFormerForConditionalGeneration")
+                    .contains(arch))
+                throw new TorchException(llmDir + ": expected an LLM folder (OPTForCausalLM, T5ForConditionalGeneration or a BLIP-2 one), found '"
+                        + arch + "'");
             ObjectNode cfg = config(s1.config(), llm.config(), arch, overrides);
             XFormerForConditionalGeneration m = new XFormerForConditionalGeneration(XFormerForConditionalGeneration.Config.from(cfg));
             try {
@@ -70,11 +73,13 @@ public final class Stage2Init {
                         device, false);
                 if (!r1.unexpected().isEmpty() || !r1.mismatched().isEmpty())
                     throw new TorchException(stage1Dir + ": does not fit the stage-2 model: " + r1);
-                boolean opt = arch.equals("OPTForCausalLM");
+                boolean bare = arch.equals("OPTForCausalLM") || arch.equals("T5ForConditionalGeneration");
                 var mine = m.namedParameters();
                 // a tied head may still be stored: the embeddings are the head then
                 Module.LoadReport r2 = m.loadStateDict(llm.source(), k -> {
-                    String to = opt ? "language_model." + k : k.startsWith("language_model.") ? k : null;
+                    String to = bare ? "language_model." + k : k.startsWith("language_model.") ? k : null;
+                    // T5 folders may store encoder/decoder.embed_tokens, copies of shared
+                    if (to != null && io.xformer.models.T5.isTiedCopy(to.substring("language_model.".length()))) return null;
                     return to != null && to.equals("language_model.lm_head.weight") && !mine.containsKey(to) ? null : to;
                 }, DType.F32, device, false);
                 if (!r2.unexpected().isEmpty() || !r2.mismatched().isEmpty())

@@ -62,4 +62,25 @@ class Stage2InitTest {
         var e = assertThrows(io.xformer.nn.TorchException.class, () -> Stage2Init.fromParts(BLIP2, BLIP2, null, 0, 0.02, Device.CPU));
         assertTrue(e.getMessage().contains("XFormerForPreTraining"), e.getMessage());
     }
+
+    @Test
+    void theBlip2VariantFromItsStage1FolderFeedsTheStage1QueryOutput() {
+        Path stage1 = ROOT.resolve("test-data/xformer-tiny/blip2-stage1-tiny");
+        try (Scope s = Scope.open(); Guard ng = Guard.noGrad()) {
+            XFormerForConditionalGeneration m = Stage2Init.fromParts(stage1, BLIP2, null, 0, 0.02, Device.CPU);
+            m.train(false);
+            assertEquals("blip2", m.cfg.variant());
+            assertNull(m.mae);
+            assertNull(m.block);
+            Map<String, Tensor> g = SafeTensors.load(stage1.resolve("golden.safetensors"));
+            long b = g.get("pixel_values").size(0), q = m.cfg.numQueryTokens();
+            long[] ids = new long[(int) (b * (q + 1))];
+            for (int i = 0; i < ids.length; i++) ids[i] = i % (q + 1) < q ? 3 : 2;
+            Tensor z = m.forward(g.get("pixel_values"), null, null, Torch.tensor(ids, b, q + 1), null, null).qformerOutput();
+            double d = maxDiff(g.get("query_output"), z);
+            System.out.printf("blip2 stage-2 query_output vs stage-1 golden: max |diff| %.3g%n", d);
+            assertTrue(d <= 1e-4, "max |diff| " + d);
+            m.close();
+        }
+    }
 }

@@ -38,6 +38,10 @@ class Stage2TrainerTest {
 
     /** A stage-2 + VQA config on the fixtures: stage 1 = xformer-tiny, LLM = blip2-opt-tiny's OPT. */
     static Path config(String name, int steps) throws IOException {
+        return config(name, steps, "blip2-opt-tiny", "tokenizer-bpe/tokenizer.json");
+    }
+
+    static Path config(String name, int steps, String llm, String llmTokenizer) throws IOException {
         ObjectNode c = Stage1TrainerTest.JSON.createObjectNode();
         c.putArray("stages").add("2").add("vqa");
         c.put("tokenizer", ROOT.resolve("test-data/hf-tiny/tokenizer-wordpiece/tokenizer.json").toString());
@@ -46,8 +50,8 @@ class Stage2TrainerTest {
         ObjectNode s2 = c.putObject("stage2");
         s2.putObject("model").put("stage2_mae_mask_ratio", 0.25);
         s2.putObject("init").put("stage1", ROOT.resolve("test-data/xformer-tiny/xformer-tiny").toString())
-                .put("llm", ROOT.resolve("test-data/hf-tiny/blip2-opt-tiny").toString());
-        s2.put("llm_tokenizer", ROOT.resolve("test-data/hf-tiny/tokenizer-bpe/tokenizer.json").toString());
+                .put("llm", ROOT.resolve("test-data/hf-tiny/" + llm).toString());
+        s2.put("llm_tokenizer", ROOT.resolve("test-data/hf-tiny/" + llmTokenizer).toString());
         ObjectNode d2 = s2.putObject("data");
         d2.putArray("train").addObject().put("annotations", data.resolve("captions_train.json").toString()).put("images", data.toString());
         d2.putArray("val").addObject().put("annotations", data.resolve("captions_val.json").toString()).put("images", data.toString());
@@ -150,6 +154,27 @@ class Stage2TrainerTest {
             assertTrue(names.contains("embeddings.word_embeddings.weight"), "the question's path trains");
             assertTrue(names.contains("language_model.model.decoder.layers.0.fc1.weight"), "train_llm");
             assertTrue(names.stream().noneMatch(k -> k.startsWith("mae.") || k.contains("vision_model.encoder.layers.0.mlp")), names.toString());
+        }
+    }
+
+    @Test
+    void flanT5Stage2IsThePrefixLmObjectiveAndResumesExactly() throws IOException {
+        Path cfg = config("t5", 4, "blip2-t5-tiny", "blip2-t5-tiny/tokenizer.json");
+        Path straight = tmp.resolve("t5-straight"), split = tmp.resolve("t5-split");
+        Training.Result r = Training.run(TrainConfig.load(cfg), "2", straight, null, null, false, TrainListener.SILENT);
+        Training.run(TrainConfig.load(cfg), "2", split, null, 2L, false, TrainListener.SILENT);
+        Training.run(TrainConfig.load(cfg), "2", split, null, null, true, TrainListener.SILENT);
+        List<JsonNode> a = Stage1TrainerTest.metrics(straight);
+        assertEquals(4, a.size());
+        assertSameMetrics(a, Stage1TrainerTest.metrics(split));
+        assertTrue(Double.isFinite(r.evaluation().get("val_loss_lm")));
+        try (HfCheckpoint ck = HfCheckpoint.open(straight.resolve("model"))) {
+            assertEquals("t5", ck.config().get("text_config").get("model_type").asText());
+        }
+        try (Scope s = Scope.open(); Pretrained p = Pretrained.load(straight.resolve("model"), Device.CPU, DType.F32);
+             Tokenizer tok = Tokenizer.open(straight.resolve("model/tokenizer.json"))) {
+            var lm = new VisualLm((XFormerForConditionalGeneration) p.module(), tok, null, Device.CPU);
+            assertNotNull(lm.generate(io.xformer.data.Images.read(data.resolve("images/000001.png")), null, VisualLm.Settings.CAPTION));
         }
     }
 }
