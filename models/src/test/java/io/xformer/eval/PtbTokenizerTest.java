@@ -31,6 +31,12 @@ class PtbTokenizerTest {
     void hyphensNumbersAndAbbreviationsStayOneToken() {
         assertEquals(List.of("an e-mail at 10:30 about 3/4 of 1,000 or 2.5"), tok("An e-mail at 10:30 about 3/4 of 1,000 or 2.5"));
         assertEquals(List.of("in the u.s. with mr. smith"), tok("in the U.S. with Mr. Smith"));
+        // a sentence-final abbreviation keeps its period and gets an extra "." token, which the filter drops
+        assertEquals(List.of("made in the u.s."), tok("Made in the U.S."));
+        // ". . ." becomes one "..." token, dropped
+        assertEquals(List.of("so"), tok("so . . ."));
+        // multi-character marks and symbols survive the filter
+        assertEquals(List.of("wow !! #hashtag & more = 2"), tok("wow!! #hashtag & more = 2"));
     }
 
     @Test
