@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "xformer", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "X-Former and BLIP-2 on libtorch: train, evaluate and inspect HuggingFace-compatible checkpoints.",
         subcommands = {TrainCommand.class, InspectCommand.class, ForwardCommand.class, GenerateCommand.class, TokenizeCommand.class,
-            ParamsCommand.class, SyntheticCommand.class, ScoreCommand.class, EvalCommand.class,
+            ParamsCommand.class, SyntheticCommand.class, CaptionCommand.class, AskCommand.class, ScoreCommand.class, EvalCommand.class,
             BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {

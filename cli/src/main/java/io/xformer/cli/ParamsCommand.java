@@ -13,17 +13,17 @@ final class ParamsCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, paramLabel = "FILE")
     Path config;
 
-    @Option(names = "--stage", defaultValue = "1")
-    int stage;
+    @Option(names = "--stage", defaultValue = "1", paramLabel = "1|2|vqa")
+    String stage;
 
     @Option(names = "--json", description = "print {\"trainable\": N, \"frozen\": M}")
     boolean json;
 
     @Override
     public Integer call() {
-        ParamCount.Counts c = ParamCount.of(TrainConfig.load(config).model(), stage);
+        ParamCount.Counts c = ParamCount.of(TrainConfig.load(config), stage);
         if (json) System.out.println("{\"trainable\": " + c.trainable() + ", \"frozen\": " + c.frozen() + "}");
-        else System.out.printf("stage %d: trainable %,d  frozen %,d%n", stage, c.trainable(), c.frozen());
+        else System.out.printf("stage %s: trainable %,d  frozen %,d%n", stage, c.trainable(), c.frozen());
         return 0;
     }
 }
