@@ -35,6 +35,18 @@ final class EvalGenerationCommands {
         @Option(names = "--batch-size", defaultValue = "64", description = "prompts handed to the model at a time (default ${DEFAULT-VALUE})")
         int batchSize;
 
+        @Option(names = "--prompt", paramLabel = "TEXT",
+                description = "override the prompt (VQA tasks: must hold {} for the question; captions: the text generation starts from)")
+        String prompt;
+
+        /** The task's decoding settings with --prompt applied. */
+        VisualLm.Settings settings(VisualLm.Settings defaults) {
+            if (prompt == null) return defaults;
+            if (defaults.prompt().contains("{}") && !prompt.contains("{}"))
+                throw new IllegalArgumentException("--prompt must contain {} for the question (got '" + prompt + "')");
+            return new VisualLm.Settings(prompt, defaults.numBeams(), defaults.maxNewTokens(), defaults.minNewTokens(), defaults.lengthPenalty());
+        }
+
         Path root(Path data) {
             return images != null ? images : data.toAbsolutePath().getParent();
         }
@@ -66,8 +78,9 @@ final class EvalGenerationCommands {
 
         @Override
         public Integer call() throws Exception {
-            return o.run(VisualLm.Settings.VQA, (a, p) -> VqaTask.run(a, questions, annotations, o.root(questions), VisualLm.Settings.VQA.prompt(),
-                    ScoreCommand.variant(variant), o.batchSize, o.out, p));
+            VisualLm.Settings s = o.settings(VisualLm.Settings.VQA);
+            return o.run(s, (a, p) -> VqaTask.run(a, questions, annotations, o.root(questions), s.prompt(), ScoreCommand.variant(variant),
+                    o.batchSize, o.out, p));
         }
     }
 
@@ -78,8 +91,8 @@ final class EvalGenerationCommands {
 
         @Override
         public Integer call() throws Exception {
-            return o.run(VisualLm.Settings.VQA, (a, p) -> GqaTask.run(a, questions, o.root(questions), VisualLm.Settings.VQA.prompt(),
-                    o.batchSize, o.out, p));
+            VisualLm.Settings s = o.settings(VisualLm.Settings.VQA);
+            return o.run(s, (a, p) -> GqaTask.run(a, questions, o.root(questions), s.prompt(), o.batchSize, o.out, p));
         }
     }
 
@@ -91,8 +104,8 @@ final class EvalGenerationCommands {
 
         @Override
         public Integer call() throws Exception {
-            return o.run(VisualLm.Settings.CAPTION, (a, p) -> CaptionTask.run(a, annotations, o.root(annotations),
-                    VisualLm.Settings.CAPTION.prompt(), o.batchSize, o.out, p));
+            VisualLm.Settings s = o.settings(VisualLm.Settings.CAPTION);
+            return o.run(s, (a, p) -> CaptionTask.run(a, annotations, o.root(annotations), s.prompt(), o.batchSize, o.out, p));
         }
     }
 
@@ -105,7 +118,8 @@ final class EvalGenerationCommands {
 
         @Override
         public Integer call() throws Exception {
-            return o.run(NOCAPS, (a, p) -> CaptionTask.run(a, annotations, o.root(annotations), NOCAPS.prompt(), o.batchSize, o.out, p));
+            VisualLm.Settings s = o.settings(NOCAPS);
+            return o.run(s, (a, p) -> CaptionTask.run(a, annotations, o.root(annotations), s.prompt(), o.batchSize, o.out, p));
         }
     }
 
@@ -117,8 +131,8 @@ final class EvalGenerationCommands {
 
         @Override
         public Integer call() throws Exception {
-            return o.run(VisualLm.Settings.VQA, (a, p) -> CountingTask.run(a, CountingTask.Kind.OC, data, o.root(data),
-                    VisualLm.Settings.VQA.prompt(), o.batchSize, o.out, p));
+            VisualLm.Settings s = o.settings(VisualLm.Settings.VQA);
+            return o.run(s, (a, p) -> CountingTask.run(a, CountingTask.Kind.OC, data, o.root(data), s.prompt(), o.batchSize, o.out, p));
         }
     }
 
@@ -130,8 +144,8 @@ final class EvalGenerationCommands {
 
         @Override
         public Integer call() throws Exception {
-            return o.run(VisualLm.Settings.VQA, (a, p) -> CountingTask.run(a, CountingTask.Kind.MCI, data, o.root(data),
-                    VisualLm.Settings.VQA.prompt(), o.batchSize, o.out, p));
+            VisualLm.Settings s = o.settings(VisualLm.Settings.VQA);
+            return o.run(s, (a, p) -> CountingTask.run(a, CountingTask.Kind.MCI, data, o.root(data), s.prompt(), o.batchSize, o.out, p));
         }
     }
 }

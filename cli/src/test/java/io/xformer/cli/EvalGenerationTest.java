@@ -58,5 +58,13 @@ class EvalGenerationTest {
         JsonNode capRes = JSON.readTree(tmp.resolve("coco-caption/caption_results.json").toFile());
         assertEquals(9, capRes.get(0).get("image_id").asInt());
         assertTrue(capRes.get(0).get("caption").isTextual());
+        // --prompt overrides the template (a model trained without a caption prompt); a VQA prompt needs {}
+        JsonNode bare = run("nocaps", "--annotations", SYN.resolve("coco_val_gt.json").toString(), "--prompt", "");
+        assertEquals("", bare.get("settings").get("prompt").asText());
+        assertEquals(80, bare.get("settings").get("max_new_tokens").asInt());
+        CliTest.Result bad = CliTest.run("eval", "oc", "--model", MODEL, "--tokenizer", TOK, "--out", tmp.resolve("bad").toString(), "--data",
+                SYN.resolve("vqa_counting.json").toString(), "--prompt", "Answer:");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--prompt must contain {}"), bad.err());
     }
 }
