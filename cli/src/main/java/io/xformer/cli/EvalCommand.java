@@ -19,9 +19,9 @@ import picocli.CommandLine.Option;
 /** {@code xformer eval TASK}: zero-shot evaluation of a checkpoint; predictions, scores.json and a table in --out. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = "Zero-shot evaluation (stage-1 folder: retrieval, sugarcrepe, classify, query-diversity; stage-2 folder: "
-                + "vqav2, gqa, coco-caption, nocaps, oc, mci): predictions and scores.json in --out, a table on stdout.",
+                + "vqav2, okvqa, gqa, coco-caption, nocaps, oc, mci): predictions and scores.json in --out, a table on stdout.",
         subcommands = {EvalCommand.Retrieval.class, EvalCommand.SugarCrepe.class, EvalCommand.Classify.class,
-            EvalCommand.QueryDiversity.class, EvalGenerationCommands.Vqav2.class, EvalGenerationCommands.Gqa.class,
+            EvalCommand.QueryDiversity.class, EvalGenerationCommands.Vqav2.class, EvalGenerationCommands.OkVqa.class, EvalGenerationCommands.Gqa.class,
             EvalGenerationCommands.CocoCaption.class, EvalGenerationCommands.NoCaps.class, EvalGenerationCommands.Oc.class,
             EvalGenerationCommands.Mci.class})
 final class EvalCommand {

@@ -84,6 +84,23 @@ final class EvalGenerationCommands {
         }
     }
 
+    @Command(name = "okvqa", mixinStandardHelpOptions = true,
+            description = "OK-VQA (official format): as vqav2, answers lemmatised (CoreNLP instead of LAVIS's spaCy); both accuracies.")
+    static final class OkVqa implements Callable<Integer> {
+        @Mixin Options o;
+        @Option(names = "--questions", required = true, paramLabel = "Q.json") Path questions;
+        @Option(names = "--annotations", paramLabel = "A.json") Path annotations;
+        @Option(names = "--variant", defaultValue = "lavis", description = "lavis or official (default ${DEFAULT-VALUE})") String variant;
+
+        @Override
+        public Integer call() throws Exception {
+            VisualLm.Settings s = o.settings(VisualLm.Settings.VQA);
+            io.xformer.eval.Lemmatizer lemmatizer = io.xformer.eval.Lemmatizer.get();
+            return o.run(s, (a, p) -> VqaTask.run("okvqa", a, questions, annotations, o.root(questions), s.prompt(),
+                    ScoreCommand.variant(variant), lemmatizer, o.batchSize, o.out, p));
+        }
+    }
+
     @Command(name = "gqa", mixinStandardHelpOptions = true, description = "GQA (testdev balanced questions JSON): LAVIS HEAD's accuracy with the type breakdown.")
     static final class Gqa implements Callable<Integer> {
         @Mixin Options o;

@@ -45,6 +45,11 @@ class EvalGenerationTest {
                 tmp.resolve("vqav2/vqa_results.json").toString(), "--json").out());
         assertEquals(overall, rescored.get("overall").asDouble());
 
+        JsonNode ok = run("okvqa", "--questions", SYN.resolve("vqav2_val_questions.json").toString(), "--annotations",
+                SYN.resolve("vqav2_val_annotations.json").toString());
+        assertTrue(ok.get("metrics").has("overall_unlemmatised") && ok.get("settings").get("lemmatizer").asText().contains("CoreNLP"));
+        assertEquals(2, JSON.readTree(tmp.resolve("okvqa/vqa_results_raw.json").toFile()).size());
+
         JsonNode gqa = run("gqa", "--questions", SYN.resolve("gqa_val_questions.json").toString());
         assertTrue(gqa.get("metrics").has("acc"));
         JsonNode oc = run("oc", "--data", SYN.resolve("vqa_counting.json").toString());

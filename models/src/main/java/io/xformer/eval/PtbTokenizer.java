@@ -66,14 +66,19 @@ public final class PtbTokenizer {
         }
     }
 
+    /** Where the CoreNLP jar is looked for outside the class path: $XFORMER_CORENLP_JAR, else the local Maven repository. */
+    static Path jarPath() {
+        String env = System.getenv(JAR_ENV);
+        return env != null && !env.isBlank() ? Path.of(env) : M2_JAR;
+    }
+
     private static ClassLoader loader() throws ClassNotFoundException {
         ClassLoader own = PtbTokenizer.class.getClassLoader();
         try {
             Class.forName("edu.stanford.nlp.process.PTBTokenizer", false, own);
             return own;
         } catch (ClassNotFoundException e) {
-            String env = System.getenv(JAR_ENV);
-            Path jar = env != null && !env.isBlank() ? Path.of(env) : M2_JAR;
+            Path jar = jarPath();
             if (!Files.isRegularFile(jar)) throw new ClassNotFoundException("no CoreNLP on the class path and no file " + jar);
             try {
                 return new URLClassLoader(new URL[] {jar.toUri().toURL()}, own);

@@ -155,4 +155,23 @@ class GenerationTasksTest {
         JsonNode capRes = JsonFiles.read(tmp.resolve("cap/caption_results.json"), "r");
         assertEquals(9, capRes.get(0).get("image_id").asInt());
     }
+
+    @Test
+    void okVqaScoresLemmatisedAnswersAndReportsTheRawScoreBeside() throws Exception {
+        // one question, 10 x "dog"; the model says "dogs": lemmatised "dog" -> 100, raw "dogs" -> 0
+        Synthetic.generate(tmp, 10, 0, 32);
+        Files.writeString(tmp.resolve("q.json"), "{\"data_subtype\": \"val2014\", \"questions\": [{\"question_id\": 7, \"image_id\": 0, "
+                + "\"image\": \"images/000000.png\", \"question\": \"What animal?\"}]}");
+        StringBuilder ten = new StringBuilder();
+        for (int k = 1; k <= 10; k++) ten.append(k > 1 ? "," : "").append("{\"answer\": \"dog\", \"answer_confidence\": \"yes\", \"answer_id\": ").append(k).append("}");
+        Files.writeString(tmp.resolve("a.json"), "{\"annotations\": [{\"question_id\": 7, \"image_id\": 0, \"question_type\": \"what\", "
+                + "\"answer_type\": \"other\", \"multiple_choice_answer\": \"dog\", \"answers\": [" + ten + "]}]}");
+        TaskOutput o = VqaTask.run("okvqa", (images, prompts) -> List.of("dogs"), tmp.resolve("q.json"), tmp.resolve("a.json"), tmp,
+                GenerationTasks.VQA_PROMPT, VqaEval.Variant.LAVIS, Lemmatizer.get(), 8, tmp.resolve("ok"), Progress.NONE);
+        assertEquals(100.0, o.metrics().get("overall"));
+        assertEquals(0.0, o.metrics().get("overall_unlemmatised"));
+        assertEquals("dog", JsonFiles.read(tmp.resolve("ok/vqa_results.json"), "r").get(0).get("answer").asText());
+        assertEquals("dogs", JsonFiles.read(tmp.resolve("ok/vqa_results_raw.json"), "r").get(0).get("answer").asText());
+        assertEquals("okvqa", o.task());
+    }
 }
