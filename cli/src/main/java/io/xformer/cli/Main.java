@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
         description = "X-Former and BLIP-2 on libtorch: train, evaluate and inspect HuggingFace-compatible checkpoints.",
         subcommands = {TrainCommand.class, InspectCommand.class, ForwardCommand.class, GenerateCommand.class, TokenizeCommand.class,
             ParamsCommand.class, SyntheticCommand.class, CaptionCommand.class, AskCommand.class, ConvertCommand.class, PlotCommand.class,
+            ScoreCommand.class, EvalCommand.class,
             BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {

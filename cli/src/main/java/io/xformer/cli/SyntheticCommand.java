@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "make-synthetic", mixinStandardHelpOptions = true,
-        description = "Images of counted coloured shapes with captions and counting / identification questions.")
+        description = "Images of counted coloured shapes with captions and counting / identification questions; the val split "
+                + "(every 10th image) also in VQAv2, GQA and COCO caption formats.")
 final class SyntheticCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR")
     Path out;
@@ -25,7 +26,8 @@ final class SyntheticCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Synthetic.generate(out, images, seed, size);
         System.out.println("wrote " + images + " images and captions_train.json, captions_val.json, vqa_counting.json, "
-                + "vqa_identification.json to " + out);
+                + "vqa_identification.json, vqav2_val_questions.json, vqav2_val_annotations.json, gqa_val_questions.json, "
+                + "coco_val_gt.json to " + out);
         return 0;
     }
 }

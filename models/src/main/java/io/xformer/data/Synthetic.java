@@ -35,13 +35,17 @@ public final class Synthetic {
         }
     }
 
-    /** Writes images/, captions_train.json, captions_val.json (every 10th image), vqa_counting.json, vqa_identification.json. */
+    /**
+     * Writes images/, captions_train.json, captions_val.json (every 10th image), vqa_counting.json, vqa_identification.json,
+     * and the val split in the official evaluation formats ({@link SyntheticEvalFiles}).
+     */
     public static void generate(Path out, int n, long seed, int size) throws IOException {
         if (n < 2) throw new IllegalArgumentException("--images must be at least 2");
         Files.createDirectories(out.resolve("images"));
         ObjectMapper json = new ObjectMapper();
         ArrayNode train = json.createArrayNode(), val = json.createArrayNode(), count = json.createArrayNode(),
                 ident = json.createArrayNode();
+        SyntheticEvalFiles heldOut = new SyntheticEvalFiles();
         Random r = new Random(seed);
         for (int i = 0; i < n; i++) {
             List<Group> groups = groups(r);
@@ -60,6 +64,9 @@ public final class Synthetic {
             boolean present = groups.stream().anyMatch(g -> g.shape == asked);
             ident.addObject().put("image", name).put("question", "Does a " + SHAPES[asked] + " exist in the image?")
                     .put("answer", present ? "yes" : "no");
+            if (i % 10 == 9)
+                heldOut.add(new SyntheticEvalFiles.Item(i, name, caption, "How many " + SHAPES[shape] + "s are there in the image?", total,
+                        "Does a " + SHAPES[asked] + " exist in the image?", present));
         }
         Map<String, ArrayNode> files = new LinkedHashMap<>();
         files.put("captions_train.json", train);
@@ -67,6 +74,7 @@ public final class Synthetic {
         files.put("vqa_counting.json", count);
         files.put("vqa_identification.json", ident);
         for (var f : files.entrySet()) json.writerWithDefaultPrettyPrinter().writeValue(out.resolve(f.getKey()).toFile(), f.getValue());
+        heldOut.write(out, json);
     }
 
     static List<Group> groups(Random r) {

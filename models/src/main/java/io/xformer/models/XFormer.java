@@ -302,6 +302,22 @@ public final class XFormer extends Module {
         }
     }
 
+    /**
+     * The query rows (P, Q, D) of the joint image-text pass (as ITM runs it) over P given pairs:
+     * memory row p ({@code Vision.clip()}, and {@code m2} for xformer) with text p. Evaluation
+     * scores arbitrary pairs with it: ITM logits = {@code itmHead(rows).mean over queries}.
+     */
+    public Tensor jointQueries(Tensor clip, Tensor m2, Tensor ids, Tensor mask) {
+        try (Scope s = Scope.open()) {
+            int nq = cfg.numQueryTokens;
+            long n = ids.size(0);
+            Tensor emb = Torch.cat(1, queries(n), embeddings.forward(ids));
+            Tensor keep = Torch.cat(1, Torch.ones(DType.I64, ids.device(), n, nq), mask.to(DType.I64));
+            Tensor h = pass(emb, nq, Masks.padding(keep, emb.dtype()), clip, m2)[1];
+            return s.keep(h.narrow(1, 0, nq).contiguous());
+        }
+    }
+
     public Tensor itmLoss(Tensor logits) {
         try (Scope s = Scope.open()) {
             long b3 = logits.size(0), b = b3 / 3;
