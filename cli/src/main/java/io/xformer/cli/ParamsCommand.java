@@ -10,10 +10,10 @@ import picocli.CommandLine.Option;
 @Command(name = "params", mixinStandardHelpOptions = true,
         description = "Trainable and frozen parameter counts of a config's model, computed without allocating weights.")
 final class ParamsCommand implements Callable<Integer> {
-    @Option(names = "--config", required = true, paramLabel = "FILE")
+    @Option(names = "--config", required = true, paramLabel = "FILE", description = "training config (JSON) whose model is counted")
     Path config;
 
-    @Option(names = "--stage", defaultValue = "1")
+    @Option(names = "--stage", defaultValue = "1", description = "1 (Q-Former pre-training) or 2 (with the language model)")
     int stage;
 
     @Option(names = "--json", description = "print {\"trainable\": N, \"frozen\": M}")

@@ -171,11 +171,11 @@ class CliTest {
         Files.copy(HF.resolve("vit-mae-tiny/model.safetensors"), unknown.resolve("model.safetensors"));
         Files.writeString(unknown.resolve("config.json"), "{\"architectures\": [\"LlamaForCausalLM\"]}");
         Result arch = run("forward", "--model", unknown.toString(), "--inputs", golden.toString(), "--output", tmp.resolve("o").toString());
-        assertEquals(2, arch.code());
+        assertEquals(3, arch.code(), "bad input: " + arch.err());
         assertTrue(arch.err().contains("unknown architecture 'LlamaForCausalLM'"), arch.err());
 
         Result input = run("forward", "--model", HF.resolve("blip2-itm-tiny").toString(), "--inputs", golden.toString(), "--output", tmp.resolve("o").toString());
-        assertEquals(2, input.code());
+        assertEquals(3, input.code(), "bad input: " + input.err());
         assertTrue(input.err().contains("'input_ids'") && input.err().contains(golden.toString()), input.err());
 
         // a checkpoint whose keys do not fit the architecture its config names
@@ -184,7 +184,7 @@ class CliTest {
         Files.copy(HF.resolve("vit-mae-tiny/model.safetensors"), mismatch.resolve("model.safetensors"));
         Files.copy(HF.resolve("blip2-itm-tiny/config.json"), mismatch.resolve("config.json"));
         Result keys = run("forward", "--model", mismatch.toString(), "--inputs", golden.toString(), "--output", tmp.resolve("o").toString());
-        assertEquals(2, keys.code());
+        assertEquals(3, keys.code(), "bad input: " + keys.err());
         assertTrue(keys.err().contains("missing keys") && keys.err().contains("vision_model.") && keys.err().contains("unexpected keys"),
                 keys.err());
         assertEquals(1, keys.err().strip().split("\n").length, "one line: " + keys.err());
@@ -196,7 +196,7 @@ class CliTest {
         Files.write(cut.resolve("model.safetensors"), Arrays.copyOf(w, w.length / 2));
         Files.copy(HF.resolve("vit-mae-tiny/config.json"), cut.resolve("config.json"));
         Result trunc = run("forward", "--model", cut.toString(), "--inputs", golden.toString(), "--output", tmp.resolve("o").toString());
-        assertEquals(2, trunc.code());
+        assertEquals(3, trunc.code(), "bad input: " + trunc.err());
         assertTrue(trunc.err().contains(cut.resolve("model.safetensors").toString()), trunc.err());
         assertFalse(Files.exists(tmp.resolve("o")), "no output written on failure");
     }

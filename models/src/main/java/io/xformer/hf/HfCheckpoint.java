@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.xformer.nn.Module;
 import io.xformer.nn.SafeTensors;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.InputException;
 import io.xformer.nn.TorchException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -41,7 +42,7 @@ public final class HfCheckpoint implements AutoCloseable {
     }
 
     public static HfCheckpoint open(Path dir) {
-        if (!Files.isDirectory(dir)) throw new TorchException(dir + ": not a model folder");
+        if (!Files.isDirectory(dir)) throw new InputException(dir + ": not a model folder");
         JsonNode config = readJson(dir.resolve(CONFIG));
         List<SafeTensors> files = new ArrayList<>();
         Map<String, SafeTensors> byName = new TreeMap<>();
@@ -49,7 +50,7 @@ public final class HfCheckpoint implements AutoCloseable {
             Path index = dir.resolve(INDEX);
             if (Files.isRegularFile(index)) {
                 JsonNode map = readJson(index).get("weight_map");
-                if (map == null || !map.isObject()) throw new TorchException(index + ": no weight_map object");
+                if (map == null || !map.isObject()) throw new InputException(index + ": no weight_map object");
                 Map<String, SafeTensors> shards = new LinkedHashMap<>();
                 for (Map.Entry<String, JsonNode> e : map.properties()) {
                     String shard = e.getValue().asText();
@@ -57,19 +58,19 @@ public final class HfCheckpoint implements AutoCloseable {
                     if (f == null) {
                         Path p = dir.resolve(shard);
                         if (!Files.isRegularFile(p))
-                            throw new TorchException(index + ": shard " + p + " (holding '" + e.getKey() + "') is missing");
+                            throw new InputException(index + ": shard " + p + " (holding '" + e.getKey() + "') is missing");
                         f = SafeTensors.open(p);
                         shards.put(shard, f);
                         files.add(f);
                     }
                     if (!f.contains(e.getKey()))
-                        throw new TorchException(index + ": '" + e.getKey() + "' is not in shard " + f.path());
+                        throw new InputException(index + ": '" + e.getKey() + "' is not in shard " + f.path());
                     byName.put(e.getKey(), f);
                 }
             } else {
                 Path single = dir.resolve(SINGLE);
                 if (!Files.isRegularFile(single))
-                    throw new TorchException(dir + ": neither " + SINGLE + " nor " + INDEX + " found");
+                    throw new InputException(dir + ": neither " + SINGLE + " nor " + INDEX + " found");
                 SafeTensors f = SafeTensors.open(single);
                 files.add(f);
                 for (String n : f.names()) byName.put(n, f);
@@ -82,13 +83,13 @@ public final class HfCheckpoint implements AutoCloseable {
     }
 
     static JsonNode readJson(Path p) {
-        if (!Files.isRegularFile(p)) throw new TorchException(p + ": missing");
+        if (!Files.isRegularFile(p)) throw new InputException(p + ": missing");
         try {
             JsonNode n = JSON.readTree(p.toFile());
-            if (n == null || !n.isObject()) throw new TorchException(p + ": not a JSON object");
+            if (n == null || !n.isObject()) throw new InputException(p + ": not a JSON object");
             return n;
         } catch (IOException e) {
-            throw new TorchException(p + ": invalid JSON: " + e.getMessage(), e);
+            throw new InputException(p + ": invalid JSON: " + e.getMessage(), e);
         }
     }
 
@@ -126,7 +127,7 @@ public final class HfCheckpoint implements AutoCloseable {
 
     private SafeTensors file(String name) {
         SafeTensors f = byName.get(name);
-        if (f == null) throw new TorchException(dir + ": no tensor named '" + name + "'");
+        if (f == null) throw new InputException(dir + ": no tensor named '" + name + "'");
         return f;
     }
 

@@ -4,7 +4,7 @@ import io.xformer.data.LavisJson;
 import io.xformer.data.Sample;
 import io.xformer.data.Source;
 import io.xformer.data.WebDataset;
-import io.xformer.nn.TorchException;
+import io.xformer.nn.InputException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,9 +16,9 @@ final class Sources {
     static Source of(List<TrainConfig.SourceSpec> specs) {
         List<Source> parts = new ArrayList<>();
         for (TrainConfig.SourceSpec s : specs) {
-            if (!s.webdataset().isEmpty()) parts.add(WebDataset.open(s.webdataset()));
-            else if (s.annotations() != null) parts.add(LavisJson.open(s.annotations(), s.images()));
-            else throw new TorchException("a data source needs \"annotations\" or \"webdataset\"");
+            if (!s.webdataset().isEmpty()) parts.add(WebDataset.open(s.webdataset(), s.maxImagePixels()));
+            else if (s.annotations() != null) parts.add(LavisJson.open(s.annotations(), s.images(), s.maxImagePixels()));
+            else throw new InputException("a data source needs \"annotations\" or \"webdataset\"");
         }
         if (parts.size() == 1) return parts.get(0);
         int[] starts = new int[parts.size() + 1];

@@ -101,11 +101,28 @@ public final class Stage1Trainer {
      */
     public static Result run(TrainConfig cfg, Path outDir, Long maxStepsOverride, Long stopAfter, boolean resume, boolean terminal)
             throws IOException {
+        return run(cfg, outDir, maxStepsOverride, stopAfter, resume, false, false, terminal);
+    }
+
+    /**
+     * overwrite: move a run already in outDir aside (refused otherwise without resume);
+     * allowConfigChange: resume under a config whose fingerprint differs (recorded in metrics.jsonl).
+     */
+    public static Result run(TrainConfig cfg, Path outDir, Long maxStepsOverride, Long stopAfter, boolean resume, boolean overwrite,
+                             boolean allowConfigChange, boolean terminal) throws IOException {
+        long steps = maxStepsOverride != null ? maxStepsOverride : cfg.train().maxSteps();
+        try (RunFolder folder = RunFolder.open(outDir, resume, overwrite, allowConfigChange, Fingerprint.of(cfg, steps), cfg.file())) {
+            return train(cfg, folder, maxStepsOverride, stopAfter, resume, terminal);
+        }
+    }
+
+    private static Result train(TrainConfig cfg, RunFolder folder, Long maxStepsOverride, Long stopAfter, boolean resume, boolean terminal)
+            throws IOException {
         TrainConfig.Train t = cfg.train();
         long maxSteps = maxStepsOverride != null ? maxStepsOverride : t.maxSteps();
         Device device = Device.parse(t.device());
-        Files.createDirectories(outDir);
-        Checkpoints ckpts = new Checkpoints(outDir);
+        Path outDir = folder.dir();
+        Checkpoints ckpts = folder.checkpoints();
         Path metricsFile = outDir.resolve("metrics.jsonl");
         ObjectMapper json = new ObjectMapper();
         try (Reporter early = new Reporter(0, maxSteps, false)) {
@@ -132,7 +149,8 @@ public final class Stage1Trainer {
                 }
                 startStep = st.step();
                 cursor = st.cursor();
-                truncateMetrics(metricsFile, startStep);
+                MetricsFile.truncateAfter(metricsFile, startStep);
+                folder.recordConfigChange(metricsFile, startStep);
             } else {
                 Files.deleteIfExists(metricsFile);
             }
@@ -141,6 +159,7 @@ public final class Stage1Trainer {
             int n = model.cfg.hasMae() ? model.cfg.mae().numPatches() : 0;
             try (Loader loader = new Loader(train, tf, tok, t.batchSize(), t.maxTextLen(), t.maxWords(), t.seed(), cursor, t.workers(), 2);
                  Reporter rep = new Reporter(startStep, maxSteps, terminal)) {
+                rep.message(RunBanner.first(cfg, device, model, train.size(), outDir, latest, startStep, maxSteps, folder.movedAside()));
                 if (latest != null) rep.message("resumed from " + latest + " at step " + startStep);
                 long lastLog = System.nanoTime(), imagesSinceLog = 0;
                 long endStep = stopAfter == null ? maxSteps : Math.min(maxSteps, stopAfter);
@@ -164,6 +183,8 @@ public final class Stage1Trainer {
                             o.loss().div(t.accumSteps()).backward();
                             accumulate(sums, o, t.accumSteps());
                         }
+                        if ((step + 1) % t.logEvery() == 0 || (step + 1) % t.checkpointEvery() == 0 || step + 1 == endStep)
+                            LossCheck.requireFinite(sums, step + 1, ckpts);
                         if (t.gradClip() > 0) opt.clipGradNorm(t.gradClip());
                         opt.step(lr);
                         opt.zeroGrad();
@@ -195,7 +216,7 @@ public final class Stage1Trainer {
             Map<String, Double> retrieval = cfg.data().val().isEmpty() ? Map.of()
                     : evaluateRetrieval(model, Sources.of(cfg.data().val()), tok, t, device);
             if (!retrieval.isEmpty())
-                Files.writeString(outDir.resolve("eval.json"), json.writerWithDefaultPrettyPrinter().writeValueAsString(retrieval));
+                MetricsFile.writeEval(outDir.resolve("eval.json"), retrieval);
             opt.close();
             model.close();
             return new Result(maxSteps, modelDir, retrieval, skippedTotal);
@@ -291,18 +312,6 @@ public final class Stage1Trainer {
                 StandardOpenOption.APPEND);
     }
 
-    /** Drops lines past the resumed step (written after the checkpoint by an interrupted run). */
-    static void truncateMetrics(Path file, long step) throws IOException {
-        if (!Files.isRegularFile(file)) return;
-        ObjectMapper json = new ObjectMapper();
-        List<String> keep = new ArrayList<>();
-        for (String line : Files.readAllLines(file)) {
-            if (line.isBlank()) continue;
-            if (json.readTree(line).path("step").asLong() <= step) keep.add(line);
-        }
-        Files.write(file, keep);
-    }
-
     /** Image-to-text and text-to-image R@1 (and chance) on held-out pairs, ITC similarities only. */
     public static Map<String, Double> evaluateRetrieval(XFormer model, Source val, Tokenizer tok, TrainConfig.Train t, Device device) {
         model.train(false);
@@ -345,6 +354,8 @@ public final class Stage1Trainer {
             double t2i = sim.transpose(0, 1).argmax(1, false).eq(target).to(DType.F64).mean().item();
             Map<String, Double> r = new LinkedHashMap<>();
             r.put("pairs", (double) m);
+            long bad = io.xformer.models.NonFinite.count(sim);
+            if (bad > 0) r.put("non_finite_similarities", (double) bad);
             r.put("i2t_r1", i2t);
             r.put("t2i_r1", t2i);
             r.put("chance_r1", 1.0 / m);

@@ -129,7 +129,7 @@ class Stage1TrainerTest {
     @Test
     void resumeWithoutACheckpointIsAClearError() throws IOException {
         Path cfg = config("nockpt", data.resolve("captions_train.json"), 4);
-        var e = assertThrows(io.xformer.nn.TorchException.class,
+        var e = assertThrows(io.xformer.nn.InputException.class,
                 () -> Stage1Trainer.run(TrainConfig.load(cfg), tmp.resolve("empty-run"), null, null, true, false));
         assertTrue(e.getMessage().contains("no checkpoint"), e.getMessage());
     }
