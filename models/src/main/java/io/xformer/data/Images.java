@@ -69,15 +69,23 @@ public final class Images {
                 reader.dispose();
             }
         } catch (OutOfMemoryError e) {
-            // the image is fine, the heap is not: say so rather than "corrupt"
-            throw new IOException(name + ": out of memory decoding a " + (w < 0 ? "" : w + " x " + h + " ") + "image (Java heap: "
-                    + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB); give the JVM more with -Xmx or lower data.max_image_pixels");
+            throw outOfMemory(name, w, h);
         } catch (IOException e) {
             if (e.getMessage() != null && e.getMessage().startsWith(name + ": ")) throw e;
+            for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+                // ImageIO's readers wrap what they catch, OutOfMemoryError included
+                if (c instanceof OutOfMemoryError) throw outOfMemory(name, w, h);
+            }
             throw new IOException(name + ": corrupt image (" + e.getMessage() + ")", e);
         } catch (RuntimeException e) {
             throw new IOException(name + ": corrupt image (" + e + ")", e);
         }
+    }
+
+    /** The image may be fine, the heap is not: say so rather than "corrupt". */
+    private static IOException outOfMemory(String name, long w, long h) {
+        return new IOException(name + ": skipped: out of memory decoding a " + (w < 0 ? "" : w + " x " + h + " ") + "image (Java heap: "
+                + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB); give the JVM more with -Xmx or lower data.max_image_pixels");
     }
 
     /** The smallest step that brings the longer side down to MAX_DECODED_SIDE. */

@@ -55,7 +55,7 @@ public final class Fingerprint {
      */
     public static List<String> check(Path ckpt, Map<String, Object> now, boolean allowChange, Path configFile) {
         JsonNode stored = Checkpoints.fingerprintOf(ckpt);
-        if (stored == null) return List.of();
+        if (stored == null || now.isEmpty()) return List.of();
         List<String> ch = changes(stored, now);
         if (!ch.isEmpty() && !allowChange)
             throw new ConfigException(configFile + ": differs from the config " + ckpt + " was trained with, so --resume would not "

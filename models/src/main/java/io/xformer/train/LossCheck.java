@@ -34,6 +34,18 @@ public final class LossCheck {
         throw failure(step, String.join(", ", parts), ckpts);
     }
 
+    /**
+     * A libtorch error raised because values went non-finite inside the step (ITM's negative
+     * sampling draws from the ITC similarities, and multinomial refuses NaN) becomes the same
+     * diverged-training error; any other error is returned unchanged.
+     */
+    public static RuntimeException explain(RuntimeException e, long step, Checkpoints ckpts) {
+        String m = e.getMessage() == null ? "" : e.getMessage();
+        if (e instanceof io.xformer.nn.TorchException && m.contains("`inf`, `nan`"))
+            return failure(step, "values went NaN or infinite in the forward pass: " + m, ckpts);
+        return e;
+    }
+
     static NonFiniteLossException failure(long step, String values, Checkpoints ckpts) {
         Path last = ckpts == null ? null : ckpts.latest();
         return new NonFiniteLossException("training stopped: the loss is not finite at step " + step + " (" + values + "); "

@@ -201,6 +201,8 @@ public final class Stage1Trainer {
                             lastLog = System.nanoTime();
                             imagesSinceLog = 0;
                         }
+                    } catch (TorchException e) {
+                        throw LossCheck.explain(e, step + 1, ckpts);
                     }
                     boolean save = (step + 1) % t.checkpointEvery() == 0 || step + 1 == endStep;
                     if (save) ckpts.write(step + 1, checkpointNames(model, params), opt.state(),

@@ -80,7 +80,7 @@ class HardeningRunFolderTest {
     @Test
     void item01_trainerRefusesAFolderHoldingARun() throws IOException {
         Path run = fakeRun("trainer");
-        Path cfg = Stage1TrainerTest.config("refuse", tmp.resolve("nothing-needed.json"), 2);
+        Path cfg = TinyRun.config(tmp, "refuse", tmp.resolve("nothing-needed.json"), tmp, 2);
         InputException e = assertThrows(InputException.class,
                 () -> Stage1Trainer.run(TrainConfig.load(cfg), run, null, null, false, false));
         assertTrue(e.getMessage().contains("already holds a run"), e.getMessage());
@@ -160,7 +160,7 @@ class HardeningRunFolderTest {
 
     @Test
     void item04_fingerprintHoldsTheResolvedModelAndTrainSections() throws IOException {
-        Path cfg = Stage1TrainerTest.config("fp-content", tmp.resolve("x.json"), 7);
+        Path cfg = TinyRun.config(tmp, "fp-content", tmp.resolve("x.json"), tmp, 7);
         Map<String, Object> fp = Fingerprint.of(TrainConfig.load(cfg), 9);
         assertEquals(9L, fp.get("train.max_steps"), "the effective max_steps (--max-steps overrides)");
         assertEquals(0.0005, fp.get("train.lr"));
@@ -215,9 +215,8 @@ class HardeningRunFolderTest {
     void item08_trainingStopsOnANonFiniteLossKeepingTheLastGoodCheckpoint() throws IOException {
         Path data = tmp.resolve("syn");
         io.xformer.data.Synthetic.generate(data, 8, 1, 32);
-        Path cfg = Stage1TrainerTest.config("diverge", data.resolve("captions_train.json"), 6);
+        Path cfg = TinyRun.config(tmp, "diverge", data.resolve("captions_train.json"), data, 6);
         ObjectNode c = (ObjectNode) JSON.readTree(cfg.toFile());
-        ((ObjectNode) c.get("data").get("train").get(0)).put("images", data.toString());
         ((ObjectNode) c.get("train")).put("lr", 1e30).put("warmup_steps", 0).put("grad_clip", 0).put("checkpoint_every", 1)
                 .put("image_size", 32);
         Files.writeString(cfg, c.toPrettyString());
