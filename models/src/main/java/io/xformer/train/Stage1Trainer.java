@@ -135,14 +135,14 @@ public final class Stage1Trainer {
             Map<String, Parameter> params = trainable(model);
             AdamW opt = new AdamW(params, t.beta1(), t.beta2(), 1e-8, t.weightDecay());
             Path latest = resume ? ckpts.latest() : null;
-            if (resume && latest == null) throw new TorchException(outDir + ": --resume given but no checkpoint under " + ckpts.dir());
+            if (resume && latest == null) throw new io.xformer.nn.InputException(outDir + ": --resume given but no checkpoint under " + ckpts.dir());
             if (latest != null) {
                 Checkpoints.State st = Checkpoints.readState(latest);
                 try (SafeTensors f = SafeTensors.open(latest.resolve(Checkpoints.TRAINABLE))) {
                     var report = model.loadStateDict(f.source(), XFormer::fromCheckpointKey, DType.F32, device, false);
                     List<String> missing = report.missing().stream().filter(params::containsKey).toList();
                     if (!missing.isEmpty() || !report.unexpected().isEmpty() || !report.mismatched().isEmpty())
-                        throw new TorchException(latest + ": checkpoint does not match the model: " + report);
+                        throw new io.xformer.nn.InputException(latest + ": checkpoint does not match the model: " + report);
                 }
                 try (Scope s = Scope.open()) {
                     opt.load(SafeTensors.load(latest.resolve(Checkpoints.OPTIMIZER)), st.optimizerStep());
