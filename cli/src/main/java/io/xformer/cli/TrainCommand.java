@@ -72,7 +72,7 @@ final class TrainCommand implements Callable<Integer> {
         Path dir = out.toAbsolutePath().normalize();
         StringBuilder b = new StringBuilder();
         if (r.modelDir() == null) b.append("stopped after step ").append(r.steps()).append(" (continue with --resume)");
-        else b.append("trained ").append(r.steps()).append(" steps");
+        else b.append("trained ").append(r.steps()).append(r.steps() == 1 ? " step" : " steps");
         b.append(String.format(" in %.1f s; skipped images: %d; metrics %s, checkpoints %s", seconds, r.skipped(),
                 dir.resolve("metrics.jsonl"), dir.resolve("checkpoints")));
         if (r.modelDir() != null) b.append(", model ").append(r.modelDir().toAbsolutePath().normalize());
