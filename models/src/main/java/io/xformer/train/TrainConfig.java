@@ -158,7 +158,8 @@ public record TrainConfig(Path file, JsonNode model, Init init, Path tokenizer, 
         try {
             reads = Json.record(model, "model", XFormer.Config::from);
             JsonNode text = model.get("text_config");
-            if (text != null && text.isObject()) {
+            // OPT's reader type-checks an OPT text_config; other language models (T5) bring their own
+            if (text != null && text.isObject() && text.path("model_type").asText("opt").equals("opt")) {
                 Json.Reads tr = Json.record(text, "model.text_config", Opt.Config::from);
                 reads.paths().putAll(tr.paths());
                 reads.keys().putAll(tr.keys());
