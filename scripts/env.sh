@@ -25,15 +25,19 @@ xf_find_jdk() {
 
 xf_have_libtorch() {
   if [ -n "${LIBTORCH_HOME:-}" ]; then
-    [ -d "$LIBTORCH_HOME/share/cmake/Torch" ] || xf_die "LIBTORCH_HOME=$LIBTORCH_HOME has no share/cmake/Torch"
+    # an unpacked libtorch or torch/ folder (share/cmake/Torch), or a Debian-style /usr tree
+    # (lib/<arch>/cmake/Torch): CMake accepts both as a prefix.
+    [ -d "$LIBTORCH_HOME/share/cmake/Torch" ] || ls -d "$LIBTORCH_HOME"/lib/*/cmake/Torch >/dev/null 2>&1 \
+      || xf_die "LIBTORCH_HOME=$LIBTORCH_HOME has neither share/cmake/Torch nor lib/<arch>/cmake/Torch"
     return 0
   fi
   [ -f /usr/lib/x86_64-linux-gnu/cmake/Torch/TorchConfig.cmake ] || [ -f /usr/lib/aarch64-linux-gnu/cmake/Torch/TorchConfig.cmake ] \
     || ls /usr/lib/*/cmake/Torch/TorchConfig.cmake >/dev/null 2>&1
 }
 
-xf_ensure_native_deps() {
-  local missing=()
+xf_ensure_native_deps() { # extra package names may be passed (./test's test-only ones)
+  local missing=() p
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   command -v cmake >/dev/null || missing+=(cmake)
   command -v g++ >/dev/null || missing+=(g++)
   command -v mvn >/dev/null || missing+=(maven)
@@ -58,5 +62,5 @@ xf_ensure_native_deps() {
 
 xf_setup() {
   xf_find_jdk
-  xf_ensure_native_deps
+  xf_ensure_native_deps "$@"
 }

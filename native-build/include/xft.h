@@ -68,6 +68,13 @@ int xft_manual_seed(uint64_t seed);
 xft_generator* xft_generator_new(uint64_t seed, int device_type);
 void xft_generator_free(xft_generator* g);
 int xft_set_num_threads(int n);
+int xft_get_num_threads(void);
+/* inter-op pool size; only before libtorch's first inter-op work (an error after) */
+int xft_set_num_interop_threads(int n);
+int xft_get_num_interop_threads(void);
+/* OpenBLAS's own pool (the system BLAS Debian's libtorch calls): n >= 1 sets it; returns the
+ * size now, 0 when the BLAS is not OpenBLAS */
+int xft_blas_threads(int n);
 
 int xft_cuda_is_available(void);
 int xft_cuda_device_count(void);
@@ -193,6 +200,10 @@ xft_tensor* xft_embedding(const xft_tensor* weight, const xft_tensor* indices);
  * (..., L, S); scale <= 0 means 1/sqrt(E) */
 xft_tensor* xft_scaled_dot_product_attention(const xft_tensor* q, const xft_tensor* k, const xft_tensor* v,
                                              const xft_tensor* mask, double dropout_p, int is_causal, double scale);
+/* the composed attention (matmul, softmax, matmul) libtorch 1.13 runs, same arguments: the
+ * yardstick the public kernel of 2.x is tested against */
+xft_tensor* xft_attention_reference(const xft_tensor* q, const xft_tensor* k, const xft_tensor* v,
+                                    const xft_tensor* mask, double dropout_p, int is_causal, double scale);
 /* logits (N, C) or (N, C, d...), target int64 class indices; weight may be NULL */
 xft_tensor* xft_cross_entropy(const xft_tensor* logits, const xft_tensor* target, const xft_tensor* weight,
                               int reduction, int64_t ignore_index, double label_smoothing);
@@ -204,6 +215,18 @@ int xft_topk(const xft_tensor* t, int64_t k, int64_t dim, int largest, int sorte
              xft_tensor** values, xft_tensor** indices);
 /* probs (C) or (N, C); gen may be NULL */
 xft_tensor* xft_multinomial(const xft_tensor* probs, int64_t num_samples, int replacement, xft_generator* gen);
+
+/* ---- optimisers ------------------------------------------------------------- */
+enum { XFT_ADAMW_FOREACH = 1, XFT_ADAMW_FUSED = 2 };
+/* One torch.optim.AdamW update of n parameters (each must have a gradient) with their moments;
+ * step = the step count including this update (1 first). impl XFT_ADAMW_FOREACH: multi-tensor
+ * _foreach_ ops (every libtorch); XFT_ADAMW_FUSED: libtorch's fused kernel (>= 2.4 on CPU,
+ * >= 2.0 on CUDA; an error elsewhere). */
+int xft_adamw_step(xft_tensor* const* params, xft_tensor* const* exp_avgs, xft_tensor* const* exp_avg_sqs, int64_t n,
+                   double lr, double beta1, double beta2, double eps, double weight_decay, int64_t step, int impl);
+/* 1 when this libtorch has the feature: "public_sdpa", "fused_adamw_cpu", "fused_adamw_cuda",
+ * "autocast_device_api"; 0 when not; -1 (with an error) for an unknown name */
+int xft_has_feature(const char* name);
 
 /* ---- autograd --------------------------------------------------------------- */
 int xft_set_requires_grad(xft_tensor* t, int requires_grad);

@@ -19,7 +19,7 @@ namespace xft::compat {
 
 // 1.13 has no public SDPA (and 2.0 has no scale argument): compose it as PyTorch's math
 // reference does, so masks, causality and scaling mean the same on every version.
-static at::Tensor composed_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+at::Tensor composed_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                      const c10::optional<at::Tensor>& mask, double dropout_p, bool is_causal,
                                      double scale) {
   const int64_t L = q.size(-2), S = k.size(-2);
@@ -56,6 +56,32 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
   return at::scaled_dot_product_attention(q, k, v, mask, dropout_p, is_causal, sc);
 #else
   return composed_attention(q, k, v, mask, dropout_p, is_causal, scale);
+#endif
+}
+
+bool has_feature(const std::string& name) {
+  if (name == "public_sdpa") return XFT_TORCH_AT_LEAST(2, 1);
+  if (name == "fused_adamw_cpu") return XFT_TORCH_AT_LEAST(2, 4);
+  if (name == "fused_adamw_cuda") return XFT_TORCH_AT_LEAST(2, 0) && at::hasCUDA();
+  if (name == "autocast_device_api") return XFT_TORCH_AT_LEAST(2, 4);
+  throw std::invalid_argument("unknown feature '" + name + "'");
+}
+
+void fused_adamw(std::vector<at::Tensor>& params, const std::vector<at::Tensor>& grads, std::vector<at::Tensor>& exp_avgs,
+                 std::vector<at::Tensor>& exp_avg_sqs, double lr, double beta1, double beta2, double eps, double weight_decay,
+                 int64_t step) {
+  if (params.empty()) return;
+  const bool cuda = params[0].is_cuda();
+  if (!has_feature(cuda ? "fused_adamw_cuda" : "fused_adamw_cpu"))
+    throw std::runtime_error(std::string("this libtorch (") + TORCH_VERSION + ") has no fused AdamW kernel for " +
+                             (cuda ? "CUDA" : "CPU") + " (needs >= " + (cuda ? "2.0" : "2.4") + ")");
+#if XFT_TORCH_AT_LEAST(2, 0)
+  // The kernel reads each parameter's step count from a tensor on that parameter's device.
+  std::vector<at::Tensor> steps;
+  steps.reserve(params.size());
+  for (const at::Tensor& p : params) steps.push_back(at::full({}, static_cast<double>(step), p.options().dtype(at::kFloat)));
+  at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, lr, beta1, beta2, weight_decay, eps,
+                    /*amsgrad=*/false, /*maximize=*/false);
 #endif
 }
 

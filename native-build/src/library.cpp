@@ -5,6 +5,8 @@
 #include <chrono>
 #include <sstream>
 
+#include <dlfcn.h>
+
 #include "common.h"
 #include "compat.h"
 
@@ -152,6 +154,36 @@ int xft_set_num_threads(int n) {
   return status_call([&] {
     if (n < 1) throw std::invalid_argument("thread count must be >= 1, got " + std::to_string(n));
     at::set_num_threads(n);
+  });
+}
+
+int xft_get_num_threads(void) {
+  return value_call<int>(-1, [] { return at::get_num_threads(); });
+}
+
+int xft_set_num_interop_threads(int n) {
+  return status_call([&] {
+    if (n < 1) throw std::invalid_argument("inter-op thread count must be >= 1, got " + std::to_string(n));
+    if (static_cast<int64_t>(at::get_num_interop_threads()) == n) return;
+    at::set_num_interop_threads(n);  // throws once inter-op work has started
+  });
+}
+
+int xft_get_num_interop_threads(void) {
+  return value_call<int>(-1, [] { return at::get_num_interop_threads(); });
+}
+
+// Debian's libtorch calls the system BLAS; when that is OpenBLAS it runs its own thread pool,
+// which at::set_num_threads does not reach.
+int xft_blas_threads(int n) {
+  return value_call<int>(-1, [&] {
+    using get_fn = int (*)();
+    using set_fn = void (*)(int);
+    auto get = reinterpret_cast<get_fn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    auto set = reinterpret_cast<set_fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    if (get == nullptr || set == nullptr) return 0;
+    if (n >= 1) set(n);
+    return get();
   });
 }
 

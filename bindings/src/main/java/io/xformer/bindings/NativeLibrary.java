@@ -10,6 +10,9 @@ import java.util.List;
  * Finds and loads libxft before any binding in {@code io.xformer.bindings.xft} is touched
  * (the generated code resolves symbols through the class loader's loaded libraries).
  *
+ * <p>The load runs inside {@link SignalGuard#around}, so libraries libtorch pulls in cannot take
+ * the JVM's signal handlers (libtorch 2.x with OpenMPI/UCX would otherwise crash the JVM).
+ *
  * <p>Search order: the system property {@code xft.library}, the environment variable
  * {@code XFT_LIBRARY}, then {@code native-build/build/libxft.so} in the current directory,
  * the code's location, or any of their parents (a source checkout).
@@ -28,8 +31,9 @@ public final class NativeLibrary {
             tried.add(candidate);
             if (Files.isRegularFile(candidate)) {
                 Path abs = candidate.toAbsolutePath().normalize();
+                NativeEnv.applyDefaults();
                 try {
-                    System.load(abs.toString());
+                    SignalGuard.around(() -> System.load(abs.toString()));
                 } catch (UnsatisfiedLinkError e) {
                     throw new UnsatisfiedLinkError("libxft at " + abs + " could not be loaded (is libtorch installed,"
                             + " or LIBTORCH_HOME's lib/ on the loader path?): " + e.getMessage());

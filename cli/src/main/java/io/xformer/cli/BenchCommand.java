@@ -42,6 +42,7 @@ final class BenchCommand {
             System.out.printf("bench stage1: %s, batch %d, %d timed steps on %s (%s)%n", config, batch, steps, dev, Torch.version());
             System.out.printf("  %.1f ms/step   %.2f img/s   %s %.2f GiB%n", r.msPerStep(), r.imagesPerSecond(), r.peakKind(),
                     r.peakBytes() / (1024.0 * 1024 * 1024));
+            System.out.println("  " + io.xformer.nn.Threads.budget());
             return 0;
         }
     }

@@ -19,7 +19,7 @@ final class ForwardCommand implements Callable<Integer> {
     ModelOptions model;
 
     @Option(names = "--inputs", required = true, paramLabel = "IN.safetensors",
-            description = "pixel_values, input_ids, attention_mask, noise (whichever the architecture uses)")
+            description = "pixel_values, pixel_values_mae, input_ids, attention_mask, labels, noise (whichever the architecture uses; labels add `loss`)")
     Path inputs;
 
     @Option(names = "--output", required = true, paramLabel = "OUT.safetensors", description = "where every output tensor is written")

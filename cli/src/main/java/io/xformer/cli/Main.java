@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
             "2:usage (unknown option, bad flag value)", "3:bad input or config (the message names the file, field or tensor)",
             "4:I/O error (disk full, unreadable file)", "5:libtorch error (out of memory included)", "130:interrupted"},
         subcommands = {TrainCommand.class, InspectCommand.class, ForwardCommand.class, GenerateCommand.class, TokenizeCommand.class,
-            ParamsCommand.class, SyntheticCommand.class,
+            ParamsCommand.class, SyntheticCommand.class, CaptionCommand.class, AskCommand.class,
             BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {

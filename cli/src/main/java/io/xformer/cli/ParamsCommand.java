@@ -13,17 +13,18 @@ final class ParamsCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "training config (JSON) whose model is counted")
     Path config;
 
-    @Option(names = "--stage", defaultValue = "1", description = "1 (Q-Former pre-training) or 2 (with the language model)")
-    int stage;
+    @Option(names = "--stage", defaultValue = "1", paramLabel = "1|2|vqa",
+            description = "1 (Q-Former pre-training), 2 (with the language model) or vqa (VQA fine-tuning)")
+    String stage;
 
     @Option(names = "--json", description = "print {\"trainable\": N, \"frozen\": M}")
     boolean json;
 
     @Override
     public Integer call() {
-        ParamCount.Counts c = ParamCount.of(TrainConfig.load(config).model(), stage);
+        ParamCount.Counts c = ParamCount.of(TrainConfig.load(config), stage);
         if (json) System.out.println("{\"trainable\": " + c.trainable() + ", \"frozen\": " + c.frozen() + "}");
-        else System.out.printf("stage %d: trainable %,d  frozen %,d%n", stage, c.trainable(), c.frozen());
+        else System.out.printf("stage %s: trainable %,d  frozen %,d%n", stage, c.trainable(), c.frozen());
         return 0;
     }
 }

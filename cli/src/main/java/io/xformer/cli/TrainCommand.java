@@ -1,9 +1,10 @@
 package io.xformer.cli;
 
-import io.xformer.train.Stage1Trainer;
 import io.xformer.train.TrainConfig;
+import io.xformer.train.Training;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -13,7 +14,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Stage-1 training (ITC + ITM + ITG + MAE reconstruction); writes DIR/metrics.jsonl, DIR/checkpoints/, DIR/model/.")
+        description = "Training: stage 1 (ITC + ITM + ITG + MAE reconstruction), stage 2 (LM loss through a frozen LLM) or VQA "
+                + "fine-tuning; writes DIR/metrics.jsonl, DIR/checkpoints/, DIR/model/.")
 final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -21,10 +23,12 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "training config (JSON), e.g. configs/tiny.json")
     Path config;
 
-    @Option(names = "--stage", defaultValue = "1", description = "training stage (stage 1 is implemented)")
-    int stage;
+    @Option(names = "--stage", paramLabel = "1|2|vqa", description = "the stage to run (default: the config's \"stages\", else 1)")
+    String stage;
 
-    @Option(names = "--output", defaultValue = "runs/train", paramLabel = "DIR", description = "run folder")
+    @Option(names = "--output", paramLabel = "DIR",
+            description = "run folder (default: runs/train, runs/train-stage2, runs/train-vqa or the stage's \"output\"; "
+                    + "a config running several stages writes DIR/stage1, DIR/stage2, DIR/vqa)")
     Path output;
 
     @Option(names = "--max-steps", paramLabel = "N", description = "override train.max_steps (>= 1); default: the config's")
@@ -46,7 +50,9 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (stage != 1) throw new CommandLine.ParameterException(spec.commandLine(), "--stage " + stage + " is not implemented yet (stage 1 is)");
+        if (stage != null && !Training.STAGES.contains(stage))
+            throw new CommandLine.ParameterException(spec.commandLine(), "--stage " + stage + " is not implemented (stages: "
+                    + String.join(", ", Training.STAGES) + ")");
         if (maxSteps != null && maxSteps < 1)
             throw new CommandLine.ParameterException(spec.commandLine(), "--max-steps must be >= 1, got " + maxSteps);
         if (stopAfter != null && stopAfter < 1)
@@ -55,20 +61,31 @@ final class TrainCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--resume and --overwrite exclude each other");
         if (allowConfigChange && !resume)
             throw new CommandLine.ParameterException(spec.commandLine(), "--allow-config-change only applies with --resume");
-        long started = System.nanoTime();
         TrainConfig cfg = TrainConfig.load(config);
-        Stage1Trainer.Result r = Stage1Trainer.run(cfg, output, maxSteps, stopAfter, resume, overwrite, allowConfigChange,
-                System.console() != null);
-        System.out.println(lastLine(r, output, (System.nanoTime() - started) / 1e9));
-        Double bad = r.retrieval().get("non_finite_similarities");
-        if (bad != null && bad > 0)
-            System.err.println("xformer: warning: held-out evaluation: " + bad.longValue() + " ITC similarities are NaN or infinite; "
-                    + "the retrieval figures are not meaningful");
+        List<String> stages = stage != null ? List.of(stage) : cfg.stages();
+        Path previous = null;
+        for (String st : stages) {
+            long started = System.nanoTime();
+            Path out = output == null ? Training.defaultOutput(cfg, st)
+                    : stages.size() == 1 ? output : output.resolve(st.equals("vqa") ? "vqa" : "stage" + st);
+            if (stages.size() > 1) System.out.println("== stage " + st + " -> " + out);
+            Training.Result r;
+            try (ProgressReporter progress = new ProgressReporter(System.console() != null)) {
+                r = Training.run(cfg, st, out, maxSteps, stopAfter, resume, overwrite, allowConfigChange, previous, progress);
+            }
+            System.out.println(lastLine(r, out, (System.nanoTime() - started) / 1e9));
+            Double bad = r.evaluation().get("non_finite_similarities");
+            if (bad != null && bad > 0)
+                System.err.println("xformer: warning: held-out evaluation: " + bad.longValue() + " ITC similarities are NaN or infinite; "
+                        + "the retrieval figures are not meaningful");
+            if (r.modelDir() == null) return 0;
+            previous = r.modelDir();
+        }
         return 0;
     }
 
     /** The last line: time, where everything went, the held-out result. */
-    static String lastLine(Stage1Trainer.Result r, Path out, double seconds) {
+    static String lastLine(Training.Result r, Path out, double seconds) {
         Path dir = out.toAbsolutePath().normalize();
         StringBuilder b = new StringBuilder();
         if (r.modelDir() == null) b.append("stopped after step ").append(r.steps()).append(" (continue with --resume)");
@@ -76,11 +93,25 @@ final class TrainCommand implements Callable<Integer> {
         b.append(String.format(" in %.1f s; skipped images: %d; metrics %s, checkpoints %s", seconds, r.skipped(),
                 dir.resolve("metrics.jsonl"), dir.resolve("checkpoints")));
         if (r.modelDir() != null) b.append(", model ").append(r.modelDir().toAbsolutePath().normalize());
-        Map<String, Double> e = r.retrieval();
+        Map<String, Double> e = r.evaluation();
         if (!e.isEmpty() && Files.isRegularFile(dir.resolve("eval.json")))
-            b.append(String.format(", eval %s; held-out retrieval over %d pairs: image->text R@1 %.3f, text->image R@1 %.3f (chance %.3f)",
-                    dir.resolve("eval.json"), e.get("pairs").longValue(), e.get("i2t_r1"), e.get("t2i_r1"), e.get("chance_r1")));
+            b.append(", eval ").append(dir.resolve("eval.json")).append("; ").append(heldOut(e));
         else if (r.modelDir() != null) b.append("; no held-out evaluation (data.val is empty)");
         return b.toString();
+    }
+
+    /** The held-out result of a stage: retrieval (stage 1), LM loss (stage 2) or VQA accuracy. */
+    static String heldOut(Map<String, Double> e) {
+        List<String> parts = new java.util.ArrayList<>();
+        if (e.containsKey("i2t_r1"))
+            parts.add(String.format("held-out retrieval over %d pairs: image->text R@1 %.3f, text->image R@1 %.3f (chance %.3f)",
+                    e.get("pairs").longValue(), e.get("i2t_r1"), e.get("t2i_r1"), e.get("chance_r1")));
+        if (e.containsKey("val_loss_lm"))
+            parts.add(String.format("held-out LM loss over %d captions: %.4f", e.get("pairs").longValue(), e.get("val_loss_lm")));
+        if (e.containsKey("vqa_accuracy"))
+            parts.add(String.format("held-out VQA accuracy over %d questions: %.3f (majority answer %.3f, per-question majority %.3f)",
+                    e.get("questions").longValue(), e.get("vqa_accuracy"), e.get("majority_answer_accuracy"),
+                    e.get("per_question_majority_accuracy")));
+        return String.join("; ", parts);
     }
 }

@@ -144,9 +144,12 @@ class CliTest {
         Result fwd = run("forward", "--model", out.resolve("model").toString(), "--inputs",
                 HF.resolveSibling("xformer-tiny").resolve("xformer-tiny/golden.safetensors").toString(), "--output", tmp.resolve("f.safetensors").toString());
         assertEquals(0, fwd.code(), fwd.err());
+        Result stage3 = run("train", "--config", cfgFile.toString(), "--stage", "3", "--output", out.toString());
+        assertEquals(2, stage3.code());
+        assertTrue(stage3.err().contains("--stage 3"), stage3.err());
         Result stage2 = run("train", "--config", cfgFile.toString(), "--stage", "2", "--output", out.toString());
-        assertEquals(2, stage2.code());
-        assertTrue(stage2.err().contains("--stage 2"), stage2.err());
+        assertNotEquals(0, stage2.code());
+        assertTrue(stage2.err().contains("stage2"), "a config without a stage-2 part says so: " + stage2.err());
     }
 
     @Test
@@ -199,5 +202,32 @@ class CliTest {
         assertEquals(3, trunc.code(), "bad input: " + trunc.err());
         assertTrue(trunc.err().contains(cut.resolve("model.safetensors").toString()), trunc.err());
         assertFalse(Files.exists(tmp.resolve("o")), "no output written on failure");
+    }
+
+    @Test
+    void captionAndAskRunAStage2FolderAndPrintTextOrJson() throws IOException {
+        String model = HF.resolve("blip2-opt-tiny").toString(), tok = HF.resolve("tokenizer-bpe/tokenizer.json").toString();
+        String img = HF.resolveSibling("synthetic").resolve("images/000000.png").toString();
+        Result c = run("caption", "--model", model, "--tokenizer", tok, img, "--json");
+        assertEquals(0, c.code(), c.err());
+        var arr = new com.fasterxml.jackson.databind.ObjectMapper().readTree(c.out());
+        assertEquals(1, arr.size());
+        assertEquals(img, arr.get(0).get("image").asText());
+        assertTrue(arr.get(0).get("caption").isTextual());
+        Result plain = run("caption", "--model", model, "--tokenizer", tok, img);
+        assertEquals(img + "\t" + arr.get(0).get("caption").asText(), plain.out().strip(), "plain text says the same, deterministically");
+        Result a = run("ask", "--model", model, "--tokenizer", tok, "--image", img, "How many circles?", "Is there a square?", "--json");
+        assertEquals(0, a.code(), a.err());
+        var answers = new com.fasterxml.jackson.databind.ObjectMapper().readTree(a.out());
+        assertEquals(2, answers.size());
+        assertEquals("Is there a square?", answers.get(1).get("question").asText());
+        assertFalse(answers.get(0).get("answer").asText().contains("\n"));
+        // no tokenizer in the folder and none given: one clear line
+        Result noTok = run("caption", "--model", model, img);
+        assertEquals(2, noTok.code());
+        assertTrue(noTok.err().contains("tokenizer.json"), noTok.err());
+        Result notStage2 = run("ask", "--model", HF.resolve("vit-mae-tiny").toString(), "--tokenizer", tok, "--image", img, "What?");
+        assertEquals(2, notStage2.code());
+        assertTrue(notStage2.err().contains("not a stage-2 model"), notStage2.err());
     }
 }

@@ -140,7 +140,7 @@ class HardeningCliTest {
         CliTest.Result help = CliTest.run("generate", "--help");
         assertTrue(help.out().contains("Default: 20") && help.out().contains("Default: cpu"), help.out());
         CliTest.Result train = CliTest.run("train", "--help");
-        assertTrue(train.out().contains("Default: runs/train") && train.out().contains("--overwrite")
+        assertTrue(train.out().contains("default: runs/train") && train.out().contains("--overwrite")
                 && train.out().contains("--allow-config-change"), train.out());
         assertTrue(CliTest.run("--help").out().contains("Exit codes:"));
     }

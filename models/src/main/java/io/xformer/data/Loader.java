@@ -21,9 +21,18 @@ import java.util.concurrent.Future;
  * Resuming from a saved cursor therefore reproduces the exact batches.
  */
 public final class Loader implements AutoCloseable {
-    /** Host-side batch: CLIP- and ImageNet-normalised pixels (B, 3, S, S), token ids and mask (B, L). */
+    /**
+     * Host-side batch: CLIP- and ImageNet-normalised pixels (B, 3, S, S), token ids and mask (B, L)
+     * of the cleaned texts (captions, or VQA questions); answers: one answer per VQA sample, drawn
+     * among its annotators' answers (empty for captions).
+     */
     public record Batch(int size, int imageSize, int textLen, float[] clipPixels, float[] maePixels, long[] ids, long[] mask,
-                        long cursorAfter, List<String> skipped) {}
+                        long cursorAfter, List<String> skipped, List<String> texts, List<String> answers) {
+        public Batch(int size, int imageSize, int textLen, float[] clipPixels, float[] maePixels, long[] ids, long[] mask,
+                     long cursorAfter, List<String> skipped) {
+            this(size, imageSize, textLen, clipPixels, maePixels, ids, mask, cursorAfter, skipped, List.of(), List.of());
+        }
+    }
 
     private final Source source;
     private final Transform transform;
@@ -99,7 +108,7 @@ public final class Loader implements AutoCloseable {
         });
     }
 
-    private record Loaded(float[] pixels, String caption) {}
+    private record Loaded(float[] pixels, String caption, String answer) {}
 
     private void produce(long cursor) {
         try {
@@ -118,7 +127,10 @@ public final class Loader implements AutoCloseable {
                         futures.add(pool.submit(() -> {
                             Sample s = source.load(idx);
                             Random rng = new Random(seed ^ (pos * 0x9E3779B97F4A7C15L));
-                            return new Loaded(transform.apply(s.image(), rng), Captions.clean(s.caption(), maxWords));
+                            float[] px = transform.apply(s.image(), rng);
+                            // one of the annotators' answers, drawn after the augmentation's draws
+                            String answer = s.answers().isEmpty() ? null : s.answers().get(rng.nextInt(s.answers().size()));
+                            return new Loaded(px, Captions.clean(s.caption(), maxWords), answer);
                         }));
                     }
                     for (int k = 0; k < futures.size(); k++) {
@@ -150,12 +162,13 @@ public final class Loader implements AutoCloseable {
     private Batch assemble(List<Loaded> items, long cursor, List<String> skipped) {
         int s = transform.size(), plane = 3 * s * s, b = items.size();
         float[] clip = new float[b * plane], mae = new float[b * plane];
-        List<String> captions = new ArrayList<>();
+        List<String> captions = new ArrayList<>(), answers = new ArrayList<>();
         for (int i = 0; i < b; i++) {
             float[] px = items.get(i).pixels;
             System.arraycopy(Transform.normalize(px, Transform.CLIP_MEAN, Transform.CLIP_STD), 0, clip, i * plane, plane);
             System.arraycopy(Transform.normalize(px, Transform.IMAGENET_MEAN, Transform.IMAGENET_STD), 0, mae, i * plane, plane);
             captions.add(items.get(i).caption);
+            if (items.get(i).answer != null) answers.add(items.get(i).answer);
         }
         Tokenizer.Batch tok = tokenizer.encode(captions, 0);
         int len = Math.min(maxTextLen, tok.ids()[0].length);
@@ -170,7 +183,8 @@ public final class Loader implements AutoCloseable {
             // truncation keeps the closing [SEP], as the HF tokenizer's truncation does
             if (real > len) ids[i * len + len - 1] = row[real - 1];
         }
-        return new Batch(b, s, len, clip, mae, ids, mask, cursor, skipped);
+        return new Batch(b, s, len, clip, mae, ids, mask, cursor, skipped, List.copyOf(captions),
+                answers.size() == b ? List.copyOf(answers) : List.of());
     }
 
     @Override

@@ -27,12 +27,70 @@ public final class Generate {
         }
     }
 
+    /**
+     * What greedy and beam search drive: a first pass over the inputs, then one token per
+     * decoding row and step, with a cache that beam search reorders. Decoding rows are batch
+     * rows, or batch rows repeated num_beams times (row r*K+j is beam j of input r).
+     */
+    public interface Decoder extends AutoCloseable {
+        /** Logits (N, T, V) of the first pass; rows (N) int64 picks the input of each decoding row, null = one each. */
+        Tensor start(Tensor rows);
+
+        /** Logits (N, 1, V) after one more token per decoding row; ids (N, 1). */
+        Tensor step(Tensor ids);
+
+        /** Keeps decoding rows {@code index} (N) of the cache, in that order. */
+        void reorder(Tensor index);
+
+        @Override
+        void close();
+    }
+
+    /** OPT on prompt embeddings (B, T, D) with an attention mask (B, T) or null. */
+    private static final class OptDecoder implements Decoder {
+        private final Opt lm;
+        private final Tensor embeds, mask;
+        private final Opt.Cache cache = new Opt.Cache();
+
+        OptDecoder(Opt lm, Tensor embeds, Tensor mask) {
+            this.lm = lm;
+            this.embeds = embeds;
+            this.mask = mask;
+        }
+
+        public Tensor start(Tensor rows) {
+            if (rows == null) return lm.forward(embeds, mask, cache);
+            return lm.forward(embeds.indexSelect(0, rows), mask == null ? null : mask.indexSelect(0, rows), cache);
+        }
+
+        public Tensor step(Tensor ids) {
+            return lm.forward(lm.embed(ids), Torch.ones(DType.I64, ids.device(), ids.size(0), 1), cache);
+        }
+
+        public void reorder(Tensor index) {
+            cache.select(index);
+        }
+
+        public void close() {
+            cache.close();
+        }
+    }
+
     /** Returns (B, prompt + generated) int64 sequences. promptEmbeds (B, T, D) must embed promptIds. */
     public static Tensor generate(Opt lm, Tensor promptIds, Tensor promptEmbeds, Tensor attentionMask, Options o) {
-        try (Guard g = Guard.inferenceMode()) {
-            return o.numBeams == 1 ? greedy(lm, promptIds, promptEmbeds, attentionMask, o)
-                    : beam(lm, promptIds, promptEmbeds, attentionMask, o);
+        try (Guard g = Guard.inferenceMode(); Decoder d = new OptDecoder(lm, promptEmbeds, attentionMask)) {
+            return generate(d, promptIds, o, o.padTokenId);
         }
+    }
+
+    /**
+     * Greedy (num_beams 1) or beam search over any decoder. promptIds (B, T): the tokens the
+     * output starts with (the decoder start token for an encoder-decoder); beamFill: the token
+     * after a finished beam's end in the returned sequences (greedy pads with pad_token_id).
+     * Call inside inference mode.
+     */
+    public static Tensor generate(Decoder d, Tensor promptIds, Options o, long beamFill) {
+        return o.numBeams == 1 ? greedy(d, promptIds, o) : beam(d, promptIds, o, beamFill);
     }
 
     private static float[] lastLogProbs(Tensor logits, boolean logSoftmax, int step, Options o) {
@@ -49,7 +107,7 @@ public final class Generate {
         }
     }
 
-    private static Tensor greedy(Opt lm, Tensor promptIds, Tensor promptEmbeds, Tensor mask, Options o) {
+    private static Tensor greedy(Decoder d, Tensor promptIds, Options o) {
         int b = (int) promptIds.size(0), t = (int) promptIds.size(1);
         long[] prompt = promptIds.toLongArray();
         long[][] out = new long[b][];
@@ -57,8 +115,8 @@ public final class Generate {
         boolean[] unfinished = new boolean[b];
         Arrays.fill(unfinished, true);
         int generated = 0;
-        try (Opt.Cache cache = new Opt.Cache(); Scope s = Scope.open()) {
-            Tensor logits = lm.forward(promptEmbeds, mask, cache);
+        try (Scope s = Scope.open()) {
+            Tensor logits = d.start(null);
             for (int step = 0; step < o.maxNewTokens; step++) {
                 float[] scores = lastLogProbs(logits, false, step, o);
                 int vocab = scores.length / b;
@@ -76,7 +134,7 @@ public final class Generate {
                 if (!any || step == o.maxNewTokens - 1) break;
                 try (Scope st = Scope.open()) {
                     Tensor ids = Torch.tensor(next, b, 1).to(promptIds.device());
-                    logits = st.keep(lm.forward(lm.embed(ids), Torch.ones(DType.I64, promptIds.device(), b, 1), cache));
+                    logits = st.keep(d.step(ids));
                 }
             }
         }
@@ -97,7 +155,7 @@ public final class Generate {
 
     private static final float NEG = -1.0e9f;
 
-    private static Tensor beam(Opt lm, Tensor promptIds, Tensor promptEmbeds, Tensor mask, Options o) {
+    private static Tensor beam(Decoder dec, Tensor promptIds, Options o, long fill) {
         final int b = (int) promptIds.size(0), k = o.numBeams, t = (int) promptIds.size(1);
         final int maxLen = t + o.maxNewTokens, keep = 2 * k; // max(2, 1 + n_eos) * num_beams with one EOS id
         long[] prompt = promptIds.toLongArray();
@@ -116,13 +174,11 @@ public final class Generate {
             }
             unsatisfied[i] = true;
         }
-        try (Opt.Cache cache = new Opt.Cache(); Scope s = Scope.open()) {
+        try (Scope s = Scope.open()) {
             // every prompt row repeated num_beams times
             long[] rep = new long[b * k];
             for (int i = 0; i < b * k; i++) rep[i] = i / k;
-            Tensor repIdx = Torch.tensor(rep, b * k).to(promptIds.device());
-            Tensor m = mask == null ? null : mask.indexSelect(0, repIdx);
-            Tensor logits = lm.forward(promptEmbeds.indexSelect(0, repIdx), m, cache);
+            Tensor logits = dec.start(Torch.tensor(rep, b * k).to(promptIds.device()));
             int cur = t;
             while (true) {
                 float[] lp = lastLogProbs(logits, true, cur - t, o);
@@ -216,9 +272,8 @@ public final class Generate {
                 if (!(anyUnsatisfied && openBeam && !allHit) || cur >= maxLen) break;
                 // 5. reorder the cache to the surviving beams and feed their new tokens
                 try (Scope st = Scope.open()) {
-                    cache.select(Torch.tensor(reorder, b * k).to(promptIds.device()));
-                    Tensor ids = Torch.tensor(nextTok, b * k, 1).to(promptIds.device());
-                    logits = st.keep(lm.forward(lm.embed(ids), Torch.ones(DType.I64, promptIds.device(), b * k, 1), cache));
+                    dec.reorder(Torch.tensor(reorder, b * k).to(promptIds.device()));
+                    logits = st.keep(dec.step(Torch.tensor(nextTok, b * k, 1).to(promptIds.device())));
                 }
             }
         }
@@ -227,7 +282,7 @@ public final class Generate {
         for (int i = 0; i < b; i++) gen = Math.max(gen, finGen[i][0]);
         long[][] out = new long[b][t + gen];
         for (int i = 0; i < b; i++) {
-            Arrays.fill(out[i], o.padTokenId);
+            Arrays.fill(out[i], fill);
             System.arraycopy(finished[i][0], 0, out[i], 0, Math.min(finished[i][0].length, t + gen));
         }
         return pack(out, b, t + gen, promptIds);

@@ -23,7 +23,7 @@ import java.util.List;
  * the input embeddings unless the checkpoint has its own. Keys: {@code model.decoder.*},
  * {@code lm_head.weight} (untied only). Incremental decoding keeps a per-layer KV cache.
  */
-public final class Opt extends Module {
+public final class Opt extends Module implements LanguageModel {
     public record Config(int vocabSize, int hiddenSize, int wordEmbedProjDim, int layers, int heads, int ffnDim,
                          int maxPositions, boolean doLayerNormBefore, boolean removeFinalLayerNorm, String activation,
                          boolean tieWordEmbeddings, boolean enableBias, double dropout, int bosTokenId, int eosTokenId,
@@ -169,8 +169,19 @@ public final class Opt extends Module {
                 : child("lm_head", new Container()).registerParameter("weight", cfg.vocabSize, cfg.wordEmbedProjDim);
     }
 
+    @Override
     public Tensor embed(Tensor ids) {
         return embedTokens.forward(ids);
+    }
+
+    @Override
+    public int hiddenSize() {
+        return cfg.hiddenSize;
+    }
+
+    @Override
+    public Module module() {
+        return this;
     }
 
     /**

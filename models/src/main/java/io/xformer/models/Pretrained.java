@@ -22,7 +22,8 @@ import java.util.TreeSet;
  */
 public abstract class Pretrained implements AutoCloseable {
     public static final Set<String> ARCHITECTURES = new TreeSet<>(Set.of("ViTMAEForPreTraining", "ViTMAEModel",
-            "Blip2ForImageTextRetrieval", "Blip2ForConditionalGeneration", "OPTForCausalLM", "XFormerForPreTraining"));
+            "Blip2ForImageTextRetrieval", "Blip2ForConditionalGeneration", "OPTForCausalLM", "XFormerForPreTraining",
+            "XFormerForConditionalGeneration"));
 
     protected final String architecture;
     protected final Module module;
@@ -50,7 +51,8 @@ public abstract class Pretrained implements AutoCloseable {
                 case "ViTMAEForPreTraining" -> new Mae(arch, new VitMae.ForPreTraining(VitMae.Config.from(ckpt.config())), device);
                 case "ViTMAEModel" -> new Mae(arch, new VitMae.Encoder(VitMae.Config.from(ckpt.config())), device);
                 case "Blip2ForImageTextRetrieval" -> new Retrieval(arch, new Blip2Retrieval(Blip2Retrieval.Config.from(ckpt.config())), device);
-                case "Blip2ForConditionalGeneration" -> new Generation(arch, new Blip2Generation(Blip2Generation.Config.from(ckpt.config())), device);
+                case "Blip2ForConditionalGeneration", "XFormerForConditionalGeneration" -> new Generation(arch,
+                        new XFormerForConditionalGeneration(XFormerForConditionalGeneration.Config.from(ckpt.config())), device);
                 case "OPTForCausalLM" -> new CausalLm(arch, new Opt(Opt.Config.from(ckpt.config())), device);
                 case "XFormerForPreTraining" -> new Stage1(arch, new XFormer(XFormer.Config.from(ckpt.config())), device);
                 case "" -> throw new InputException(dir.resolve(HfCheckpoint.CONFIG) + ": no \"architectures\" entry");
@@ -58,8 +60,8 @@ public abstract class Pretrained implements AutoCloseable {
                         + "' (supported: " + String.join(", ", ARCHITECTURES) + ")");
             };
             try {
-                p.module.loadStateDict(ckpt.source(), p.module instanceof XFormer ? XFormer::fromCheckpointKey : null, dtype,
-                        device, true);
+                p.module.loadStateDict(ckpt.source(), p.module instanceof XFormer || p.module instanceof XFormerForConditionalGeneration
+                        ? XFormer::fromCheckpointKey : null, dtype, device, true);
             } catch (InputException e) {
                 p.close();
                 throw new InputException(dir + ": " + e.getMessage(), e);
@@ -247,26 +249,42 @@ public abstract class Pretrained implements AutoCloseable {
         }
     }
 
+    /** Blip2ForConditionalGeneration / XFormerForConditionalGeneration: queries in place of the image-token placeholders. */
     private static final class Generation extends Generative {
-        Generation(String a, Blip2Generation m, Device d) {
+        Generation(String a, XFormerForConditionalGeneration m, Device d) {
             super(a, m, d);
+        }
+
+        private XFormerForConditionalGeneration model() {
+            return (XFormerForConditionalGeneration) module;
         }
 
         @Override
         Opt lm() {
-            return ((Blip2Generation) module).languageModel;
+            return model().opt();
+        }
+
+        /** The language model's vocabulary; T5's relative positions set no length limit. */
+        @Override
+        protected long[] idLimits() {
+            if (model().languageModel instanceof T5 t5) return new long[] {t5.cfg.vocabSize(), Long.MAX_VALUE};
+            return super.idLimits();
+        }
+
+        private XFormerForConditionalGeneration.Output forward(Inputs in, Tensor labels) {
+            XFormerForConditionalGeneration m = model();
+            return m.forward(pixelsOf(in, architecture), m.mae == null ? null : in.require("pixel_values_mae", architecture),
+                    in.optional("noise"), in.require("input_ids", architecture), in.optional("attention_mask"), labels);
         }
 
         @Override
         Tensor promptEmbeds(Inputs in, Tensor ids) {
-            return ((Blip2Generation) module).forward(pixelsOf(in, architecture), ids, in.optional("attention_mask")).inputsEmbeds();
+            return forward(in, null).inputsEmbeds();
         }
 
         @Override
         protected Map<String, Tensor> run(Inputs in) {
-            Blip2Generation m = (Blip2Generation) module;
-            Blip2Generation.Output o = m.forward(pixelsOf(in, architecture), in.require("input_ids", architecture),
-                    in.optional("attention_mask"));
+            XFormerForConditionalGeneration.Output o = forward(in, in.optional("labels"));
             Map<String, Tensor> out = new LinkedHashMap<>();
             if (o.vision().afterFirstLayer() != null) out.put("vision_hidden_first", o.vision().afterFirstLayer());
             out.put("vision_last_hidden_state", o.vision().lastHiddenState());
@@ -274,9 +292,9 @@ public abstract class Pretrained implements AutoCloseable {
             out.put("qformer_last_hidden_state", o.qformerOutput());
             out.put("language_projection", o.languageInputs());
             out.put("logits", o.logits());
+            if (o.loss() != null) out.put("loss", o.loss().reshape(1));
             return out;
         }
-
     }
 
     private static final class Stage1 extends Pretrained {

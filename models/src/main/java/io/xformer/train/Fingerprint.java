@@ -14,23 +14,37 @@ import java.util.TreeSet;
 
 /**
  * The settings a run's result depends on: every resolved value (defaults included) of the
- * config's model and train sections, with max_steps as overridden on the command line. Stored in
- * each checkpoint; a resume under a different one would not continue the run it claims to, so it
- * is refused unless --allow-config-change says otherwise. log_every, checkpoint_every and workers
- * do not change what is computed and are left out.
+ * config's model and train sections of the stage that runs (stage 1: "model", "train"; stage 2
+ * and VQA: "stage2." / "vqa." model overrides, the train section as merged over the top-level
+ * one, prompt, train_llm, unfreeze_vision_layernorms), with max_steps as overridden on the
+ * command line. Stored in each checkpoint; a resume under a different one would not continue the
+ * run it claims to, so it is refused unless --allow-config-change says otherwise. log_every,
+ * checkpoint_every and workers do not change what is computed and are left out, as are paths
+ * (init, data, tokenizers, output), which may move with the files.
  */
 public final class Fingerprint {
     static final Set<String> IGNORED = Set.of("train.log_every", "train.checkpoint_every", "train.workers");
+    static final Set<String> STAGE_SETTINGS = Set.of("prompt", "train_llm", "unfreeze_vision_layernorms");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Fingerprint() {}
 
+    /** Stage 1's fingerprint. */
     public static Map<String, Object> of(TrainConfig cfg, long maxSteps) {
+        return of(cfg, "1", maxSteps);
+    }
+
+    /** The fingerprint of stage ("1", "2", "vqa") of cfg run for maxSteps. */
+    public static Map<String, Object> of(TrainConfig cfg, String stage, long maxSteps) {
+        String prefix = stage.equals("1") ? "" : (stage.equals("2") ? "stage2" : stage) + ".";
         Map<String, Object> out = new TreeMap<>();
         cfg.resolved().forEach((k, v) -> {
-            if ((k.startsWith("model.") || k.startsWith("train.")) && !IGNORED.contains(k)) out.put(k, v);
+            if (!k.startsWith(prefix)) return;
+            String rest = k.substring(prefix.length());
+            boolean settings = rest.startsWith("model.") || rest.startsWith("train.") || !prefix.isEmpty() && STAGE_SETTINGS.contains(rest);
+            if (settings && !IGNORED.contains(rest)) out.put(k, v);
         });
-        out.put("train.max_steps", maxSteps);
+        out.put(prefix + "train.max_steps", maxSteps);
         return out;
     }
 

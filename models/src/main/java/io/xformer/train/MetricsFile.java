@@ -58,7 +58,7 @@ public final class MetricsFile {
                 StandardOpenOption.APPEND);
     }
 
-    /** eval.json: counts ("pairs", "non_finite_similarities") as integers, rates as numbers. */
+    /** eval.json: counts ("pairs", "questions", "non_finite_similarities") as integers, rates as numbers. */
     public static void writeEval(Path file, Map<String, Double> result) throws IOException {
         ObjectNode o = JSON.createObjectNode();
         result.forEach((k, v) -> {
@@ -68,5 +68,5 @@ public final class MetricsFile {
         Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o));
     }
 
-    static final java.util.Set<String> COUNTS = java.util.Set.of("pairs", "non_finite_similarities");
+    static final java.util.Set<String> COUNTS = java.util.Set.of("pairs", "questions", "non_finite_similarities");
 }

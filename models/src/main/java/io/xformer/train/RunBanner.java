@@ -1,7 +1,7 @@
 package io.xformer.train;
 
-import io.xformer.models.XFormer;
 import io.xformer.nn.Device;
+import io.xformer.nn.Threads;
 import io.xformer.nn.Torch;
 import java.nio.file.Path;
 
@@ -9,27 +9,23 @@ import java.nio.file.Path;
 public final class RunBanner {
     private RunBanner() {}
 
-    /** libtorch's intra-op threads as the Java layer sets them (XFT_NUM_THREADS, OMP_NUM_THREADS, else every core). */
-    static int torchThreads() {
-        for (String v : new String[] {System.getenv("XFT_NUM_THREADS"), System.getenv("OMP_NUM_THREADS")}) {
-            if (v == null || v.isBlank()) continue;
-            try {
-                return Integer.parseInt(v.strip());
-            } catch (NumberFormatException ignored) {
-                // Native reports a bad value itself
-            }
-        }
-        return Runtime.getRuntime().availableProcessors();
+    /** The line, once the loop knows where it starts: resumedFrom / movedAside null when not so. */
+    @FunctionalInterface
+    public interface First {
+        String line(Path resumedFrom, long startStep, long maxSteps, Path movedAside);
     }
 
-    public static String first(TrainConfig cfg, Device device, XFormer model, int datasetSize, Path outDir, Path resumedFrom,
-                               long startStep, long maxSteps, Path movedAside) {
-        long trainable = model.numTrainable(), all = model.numParameters();
-        TrainConfig.Train t = cfg.train();
-        return String.format("train: config %s (%s), %s, %s, threads %d libtorch + %d data workers, params %s trainable / %s frozen, "
+    /**
+     * stage: "1", "2" or "vqa"; model: what is trained (the variant); trainable / total: parameter
+     * counts; datasetSize: training samples; t: the stage's resolved train section.
+     */
+    public static First of(Path configFile, String stage, String model, Device device, long trainable, long total, int datasetSize,
+                           TrainConfig.Train t, Path outDir) {
+        return (resumedFrom, startStep, maxSteps, movedAside) -> String.format(
+                "train: config %s (stage %s, %s), %s, libtorch %s, %s + %d data workers, params %s trainable / %s frozen, "
                         + "%d training samples, batch %d x %d, steps %d-%d, output %s%s",
-                cfg.file(), cfg.model().path("variant").asText("xformer"), device, Torch.version(), torchThreads(), t.workers(),
-                human(trainable), human(all - trainable), datasetSize, t.batchSize(), t.accumSteps(), startStep, maxSteps,
+                configFile, stage, model, device, Torch.version(), Threads.budget(), t.workers(), human(trainable),
+                human(total - trainable), datasetSize, t.batchSize(), t.accumSteps(), startStep, maxSteps,
                 outDir.toAbsolutePath().normalize(),
                 (resumedFrom == null ? "" : " (resuming " + resumedFrom.getFileName() + ")")
                         + (movedAside == null ? "" : " (previous run moved to " + movedAside + ")"));

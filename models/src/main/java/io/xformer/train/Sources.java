@@ -3,6 +3,7 @@ package io.xformer.train;
 import io.xformer.data.LavisJson;
 import io.xformer.data.Sample;
 import io.xformer.data.Source;
+import io.xformer.data.VqaJson;
 import io.xformer.data.WebDataset;
 import io.xformer.nn.InputException;
 import java.io.IOException;
@@ -13,12 +14,20 @@ import java.util.List;
 final class Sources {
     private Sources() {}
 
+    static VqaJson vqa(TrainConfig.SourceSpec s) {
+        java.util.Set<String> in = s.imagesIn() == null ? null : VqaJson.imagesOf(s.imagesIn());
+        java.util.Set<String> notIn = s.imagesNotIn() == null ? null : VqaJson.imagesOf(s.imagesNotIn());
+        return VqaJson.open(s.format(), s.vqa(), s.questions(), s.images(),
+                img -> (in == null || in.contains(img)) && (notIn == null || !notIn.contains(img)), s.maxImagePixels());
+    }
+
     static Source of(List<TrainConfig.SourceSpec> specs) {
         List<Source> parts = new ArrayList<>();
         for (TrainConfig.SourceSpec s : specs) {
-            if (!s.webdataset().isEmpty()) parts.add(WebDataset.open(s.webdataset(), s.maxImagePixels()));
+            if (s.vqa() != null) parts.add(vqa(s));
+            else if (!s.webdataset().isEmpty()) parts.add(WebDataset.open(s.webdataset(), s.maxImagePixels()));
             else if (s.annotations() != null) parts.add(LavisJson.open(s.annotations(), s.images(), s.maxImagePixels()));
-            else throw new InputException("a data source needs \"annotations\" or \"webdataset\"");
+            else throw new InputException("a data source needs \"annotations\", \"webdataset\" or \"vqa\"");
         }
         if (parts.size() == 1) return parts.get(0);
         int[] starts = new int[parts.size() + 1];

@@ -38,8 +38,8 @@ public final class Stage1Bench {
                 Init.apply(m, init, device);
             }
         }
-        Stage1Trainer.freeze(m);
-        Stage1Trainer.frozenToComputeDtype(m, device, amp);
+        Stage1Objective.freeze(m);
+        Stage1Objective.frozenToComputeDtype(m, device, amp);
         int size = m.cfg.vision().imageSize(), patches = m.cfg.hasMae() ? m.cfg.mae().numPatches() : 0;
         Random r = new Random(0);
         float[] px = new float[batch * 3 * size * size];
@@ -51,7 +51,7 @@ public final class Stage1Bench {
             mask[i] = 1;
         }
         Loader.Batch b = new Loader.Batch(batch, size, textLen, px, px, ids, mask, 0, List.of());
-        try (AdamW opt = new AdamW(Stage1Trainer.trainable(m), 0.9, 0.98, 1e-8, 0.05)) {
+        try (AdamW opt = new AdamW(Stage1Objective.trainable(m), 0.9, 0.98, 1e-8, 0.05)) {
             long t0 = 0;
             for (int step = -1; step < steps; step++) { // step -1 warms up (allocator, kernels, JIT)
                 if (step == 0) {
@@ -65,8 +65,8 @@ public final class Stage1Bench {
                     m.train(true);
                     m.visionModel.train(false);
                     if (m.mae != null) m.mae.train(false);
-                    Stage1Trainer.clampTemp(m);
-                    Stage1Trainer.step(m, b, patches, gen, device, amp).loss().backward();
+                    Stage1Objective.clampTemp(m);
+                    Stage1Objective.step(m, b, patches, gen, device, amp).loss().backward();
                     opt.step(1e-4);
                     opt.zeroGrad();
                 }

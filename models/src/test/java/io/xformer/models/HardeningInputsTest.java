@@ -67,6 +67,24 @@ class HardeningInputsTest {
     }
 
     @Test
+    void item09_stage2WithAT5LanguageModelChecksIdsAgainstT5sVocabulary() {
+        Path t5 = Golden.HF.resolve("blip2-t5-tiny");
+        try (Scope s = Scope.open(); Pretrained p = Pretrained.load(t5, Device.CPU, DType.F32)) {
+            assertInstanceOf(T5.class, ((XFormerForConditionalGeneration) p.module()).languageModel);
+            Map<String, Tensor> in = inputs(t5.resolve("golden.safetensors"), "pixel_values", "input_ids", "attention_mask", "labels");
+            // in-vocabulary ids of any length pass (T5's relative positions set no limit): the golden loss comes out
+            Map<String, Tensor> out = p.forward(new Pretrained.Inputs(in, "golden"));
+            assertEquals(Golden.load("blip2-t5-tiny").get("loss").item(), out.get("loss").item(), 1e-5);
+            long[] ids = in.get("input_ids").toLongArray();
+            ids[40] = 112; // row 1, position 8; blip2-t5-tiny's T5 embeds ids 0..111
+            in.put("input_ids", Torch.tensor(ids, 2, 32));
+            InputException e = assertThrows(InputException.class, () -> p.forward(new Pretrained.Inputs(in, "t5.safetensors")));
+            assertTrue(e.getMessage().startsWith("t5.safetensors: input 'input_ids' holds id 112 at [1, 8]")
+                    && e.getMessage().contains("vocabulary of 112"), e.getMessage());
+        }
+    }
+
+    @Test
     void item09_overLongPromptsAreRefusedNamingLengthAndLimit() {
         try (Scope s = Scope.open(); Pretrained p = Pretrained.load(Golden.HF.resolve("blip2-itm-tiny"), Device.CPU, DType.F32)) {
             Map<String, Tensor> in = inputs(Golden.HF.resolve("blip2-itm-tiny/golden.safetensors"), "pixel_values");

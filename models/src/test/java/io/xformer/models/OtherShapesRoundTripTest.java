@@ -59,7 +59,7 @@ class OtherShapesRoundTripTest {
     void blip2GenerationOfAnotherShape() throws IOException {
         try (Scope s = Scope.open(); Generator gen = new Generator(1)) {
             ObjectNode cfg = blip2Config("Blip2ForConditionalGeneration", false);
-            Blip2Generation m = new Blip2Generation(Blip2Generation.Config.from(cfg));
+            XFormerForConditionalGeneration m = new XFormerForConditionalGeneration(XFormerForConditionalGeneration.Config.from(cfg));
             m.initialize(gen, DType.F32, Device.CPU);
             assertTrue(m.namedParameters().containsKey("language_model.lm_head.weight"), "untied head");
             assertTrue(m.namedParameters().containsKey("language_model.model.decoder.project_in.weight"));
@@ -69,7 +69,7 @@ class OtherShapesRoundTripTest {
             Tensor pixels = Torch.randn(gen, DType.F32, Device.CPU, 2, 3, 16, 16);
             Tensor ids = Torch.tensor(new long[] {5, 5, 5, 1, 9, 12, 5, 5, 5, 1, 30, 31}, 2, 6);
             Map<String, Tensor> in = Map.of("pixel_values", pixels, "input_ids", ids);
-            Blip2Generation.Output direct = m.forward(pixels, ids, null);
+            XFormerForConditionalGeneration.Output direct = m.forward(pixels, null, null, ids, null, null);
             assertArrayEquals(new long[] {2, 6, 70}, direct.logits().shape());
             try (Pretrained p = Pretrained.load(dir, Device.CPU, DType.F32)) {
                 Map<String, Tensor> out = p.forward(new Pretrained.Inputs(in, "test"));
@@ -176,23 +176,23 @@ class OtherShapesRoundTripTest {
     void strictLoadReportsEveryBadKey() throws IOException {
         try (Scope s = Scope.open(); Generator gen = new Generator(4)) {
             ObjectNode cfg = blip2Config("Blip2ForConditionalGeneration", false);
-            Blip2Generation m = new Blip2Generation(Blip2Generation.Config.from(cfg));
+            XFormerForConditionalGeneration m = new XFormerForConditionalGeneration(XFormerForConditionalGeneration.Config.from(cfg));
             m.initialize(gen, DType.F32, Device.CPU);
             Map<String, Tensor> sd = new java.util.LinkedHashMap<>(m.stateDict());
             sd.remove("query_tokens");
             sd.put("extra.weight", Torch.zeros(2));
             sd.put("language_projection.bias", Torch.zeros(7));
-            Module.LoadReport r = new Blip2Generation(Blip2Generation.Config.from(cfg))
+            Module.LoadReport r = new XFormerForConditionalGeneration(XFormerForConditionalGeneration.Config.from(cfg))
                     .loadStateDict(Module.TensorSource.of(sd), null, DType.F32, Device.CPU, false);
             assertEquals(java.util.List.of("query_tokens"), r.missing(), "a mis-shaped key is reported once, as a mismatch");
             assertEquals(java.util.List.of("extra.weight"), r.unexpected());
             assertEquals(1, r.mismatched().size());
             assertTrue(r.mismatched().get(0).contains("language_projection.bias") && r.mismatched().get(0).contains("[7]"));
-            io.xformer.nn.InputException e = assertThrows(io.xformer.nn.InputException.class, () -> new Blip2Generation(
-                    Blip2Generation.Config.from(cfg)).loadStateDict(Module.TensorSource.of(sd), null, DType.F32, Device.CPU, true));
+            io.xformer.nn.InputException e = assertThrows(io.xformer.nn.InputException.class, () -> new XFormerForConditionalGeneration(
+                    XFormerForConditionalGeneration.Config.from(cfg)).loadStateDict(Module.TensorSource.of(sd), null, DType.F32, Device.CPU, true));
             assertTrue(e.getMessage().contains("query_tokens") && e.getMessage().contains("extra.weight"), e.getMessage());
             // bf16 on load: floating weights converted, the parameter count unchanged
-            Blip2Generation half = new Blip2Generation(Blip2Generation.Config.from(cfg));
+            XFormerForConditionalGeneration half = new XFormerForConditionalGeneration(XFormerForConditionalGeneration.Config.from(cfg));
             half.loadStateDict(Module.TensorSource.of(m.stateDict()), null, DType.BF16, Device.CPU, true);
             assertEquals(DType.BF16, half.queryTokens.get().dtype());
             assertEquals(m.numParameters(), half.numParameters());

@@ -82,8 +82,38 @@ class HardeningRunFolderTest {
         Path run = fakeRun("trainer");
         Path cfg = TinyRun.config(tmp, "refuse", tmp.resolve("nothing-needed.json"), tmp, 2);
         InputException e = assertThrows(InputException.class,
-                () -> Stage1Trainer.run(TrainConfig.load(cfg), run, null, null, false, false));
+                () -> Training.run(TrainConfig.load(cfg), "1", run, null, null, false, TrainListener.SILENT));
         assertTrue(e.getMessage().contains("already holds a run"), e.getMessage());
+    }
+
+    /** configs/tiny-stage2.json with absolute tokenizer paths (nothing else is opened before the folder checks). */
+    Path tinyStage2() throws IOException {
+        ObjectNode c = (ObjectNode) JSON.readTree(TinyRun.ROOT.resolve("configs/tiny-stage2.json").toFile());
+        c.put("tokenizer", TinyRun.ROOT.resolve("test-data/hf-tiny/tokenizer-wordpiece/tokenizer.json").toString());
+        ((ObjectNode) c.get("stage2")).put("llm_tokenizer", TinyRun.ROOT.resolve("test-data/hf-tiny/tokenizer-bpe/tokenizer.json").toString());
+        Path f = tmp.resolve("tiny-stage2.json");
+        Files.writeString(f, c.toPrettyString());
+        return f;
+    }
+
+    @Test
+    void item01_item04_stage2AndVqaRunsGetTheSameFolderChecks() throws IOException {
+        Path cfg = tinyStage2();
+        for (String stage : new String[] {"2", "vqa"}) {
+            Path run = fakeRun("stage-" + stage);
+            InputException e = assertThrows(InputException.class,
+                    () -> Training.run(TrainConfig.load(cfg), stage, run, null, null, false, TrainListener.SILENT));
+            assertTrue(e.getMessage().contains("already holds a run") && e.getMessage().contains("--resume"), e.getMessage());
+            // the checkpoint was written under another config: a resume lists the stage's changed keys
+            String sec = stage.equals("2") ? "stage2" : "vqa";
+            ConfigException c = assertThrows(ConfigException.class,
+                    () -> Training.run(TrainConfig.load(cfg), stage, run, null, null, true, TrainListener.SILENT));
+            assertTrue(c.getMessage().contains(sec + ".train.lr: (absent) -> ") && c.getMessage().contains("train.lr: 0.001 -> (absent)")
+                    && c.getMessage().contains("--allow-config-change"), c.getMessage());
+        }
+        InputException none = assertThrows(InputException.class,
+                () -> Training.run(TrainConfig.load(cfg), "2", tmp.resolve("no-run"), null, null, true, TrainListener.SILENT));
+        assertTrue(none.getMessage().contains("no checkpoint to resume from"), none.getMessage());
     }
 
     @Test
@@ -222,7 +252,7 @@ class HardeningRunFolderTest {
         Files.writeString(cfg, c.toPrettyString());
         Path run = tmp.resolve("diverge-run");
         var e = assertThrows(LossCheck.NonFiniteLossException.class,
-                () -> Stage1Trainer.run(TrainConfig.load(cfg), run, null, null, false, false));
+                () -> Training.run(TrainConfig.load(cfg), "1", run, null, null, false, TrainListener.SILENT));
         long bad = Long.parseLong(e.getMessage().replaceAll(".*not finite at step (\\d+).*", "$1"));
         String last = Files.readString(run.resolve("checkpoints/latest")).strip();
         assertEquals(String.format("step-%07d", bad - 1), last, e.getMessage());

@@ -67,8 +67,8 @@ class Stage1TrainerTest {
     void resumingAfter20StepsRepeatsThe40StepRun() throws IOException {
         Path cfg = config("resume", data.resolve("captions_train.json"), 40);
         Path straight = tmp.resolve("straight"), split = tmp.resolve("split");
-        Stage1Trainer.run(TrainConfig.load(cfg), straight, null, null, false, false);
-        Stage1Trainer.Result first = Stage1Trainer.run(TrainConfig.load(cfg), split, null, 20L, false, false);
+        Training.run(TrainConfig.load(cfg), "1", straight, null, null, false, TrainListener.SILENT);
+        Training.Result first = Training.run(TrainConfig.load(cfg), "1", split, null, 20L, false, TrainListener.SILENT);
         assertNull(first.modelDir(), "a stopped session exports no final model");
         assertEquals(20, metrics(split).size());
 
@@ -81,7 +81,7 @@ class Stage1TrainerTest {
         Files.writeString(split.resolve("metrics.jsonl"), "{\"step\": 21, \"loss\": 99}\n", java.nio.file.StandardOpenOption.APPEND);
 
         assertEquals("step-0000020", Files.readString(ck.resolve("latest")).strip(), "the previous checkpoint is still the latest");
-        Stage1Trainer.run(TrainConfig.load(cfg), split, null, null, true, false);
+        Training.run(TrainConfig.load(cfg), "1", split, null, null, true, TrainListener.SILENT);
         List<JsonNode> a = metrics(straight), b = metrics(split);
         assertEquals(40, a.size());
         assertSameMetrics(a, b);
@@ -99,7 +99,7 @@ class Stage1TrainerTest {
         ((ObjectNode) c.get("train")).put("checkpoint_every", 1); // a checkpoint write is under way most of the time
         Files.writeString(cfg, c.toPrettyString());
         Path straight = tmp.resolve("kill-straight"), killed = tmp.resolve("kill-run");
-        Stage1Trainer.run(TrainConfig.load(cfg), straight, null, null, false, false);
+        Training.run(TrainConfig.load(cfg), "1", straight, null, null, false, TrainListener.SILENT);
 
         String java = ProcessHandle.current().info().command().orElse("java");
         ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Dxft.library=" + System.getProperty("xft.library"),
@@ -122,7 +122,7 @@ class Stage1TrainerTest {
             assertFalse(a.names().isEmpty());
             assertFalse(b.names().isEmpty());
         }
-        Stage1Trainer.run(TrainConfig.load(cfg), killed, null, null, true, false);
+        Training.run(TrainConfig.load(cfg), "1", killed, null, null, true, TrainListener.SILENT);
         assertSameMetrics(metrics(straight), metrics(killed));
     }
 
@@ -130,7 +130,7 @@ class Stage1TrainerTest {
     void resumeWithoutACheckpointIsAClearError() throws IOException {
         Path cfg = config("nockpt", data.resolve("captions_train.json"), 4);
         var e = assertThrows(io.xformer.nn.InputException.class,
-                () -> Stage1Trainer.run(TrainConfig.load(cfg), tmp.resolve("empty-run"), null, null, true, false));
+                () -> Training.run(TrainConfig.load(cfg), "1", tmp.resolve("empty-run"), null, null, true, TrainListener.SILENT));
         assertTrue(e.getMessage().contains("no checkpoint"), e.getMessage());
     }
 
@@ -145,7 +145,7 @@ class Stage1TrainerTest {
         Path ann = tmp.resolve("bad.json");
         JSON.writeValue(ann.toFile(), arr);
         Path cfg = config("bad-images-config", ann, 2);
-        Stage1Trainer.Result r = Stage1Trainer.run(TrainConfig.load(cfg), tmp.resolve("bad-run"), null, null, false, false);
+        Training.Result r = Training.run(TrainConfig.load(cfg), "1", tmp.resolve("bad-run"), null, null, false, TrainListener.SILENT);
         assertEquals(2, r.steps());
         assertEquals(2, r.skipped());
         List<JsonNode> m = metrics(tmp.resolve("bad-run"));

@@ -66,6 +66,12 @@ public final class F {
                 handleOrNull(mask), dropoutP, isCausal ? 1 : 0, scale), "scaled_dot_product_attention");
     }
 
+    /** Attention composed of matmul, softmax, matmul (what libtorch 1.13 runs): the yardstick for the public kernel. */
+    public static Tensor attentionReference(Tensor q, Tensor k, Tensor v, Tensor mask, boolean isCausal, double scale) {
+        return Tensor.wrap(xft_attention_reference(handle(q, "query"), handle(k, "key"), handle(v, "value"),
+                handleOrNull(mask), 0, isCausal ? 1 : 0, scale), "attention_reference");
+    }
+
     public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor mask) {
         return scaledDotProductAttention(q, k, v, mask, 0, false, 0);
     }

@@ -13,11 +13,7 @@ import java.lang.foreign.MemorySegment;
 final class Native {
     static {
         NativeLibrary.ensureLoaded();
-        // Debian's libtorch starts its OpenMP pool at one thread; use every core unless the user chose.
-        String env = System.getenv("XFT_NUM_THREADS");
-        if (env != null && !env.isBlank()) io.xformer.bindings.xft.xft_h.xft_set_num_threads(Integer.parseInt(env.strip()));
-        else if (System.getenv("OMP_NUM_THREADS") == null)
-            io.xformer.bindings.xft.xft_h.xft_set_num_threads(Runtime.getRuntime().availableProcessors());
+        Threads.apply();
     }
 
     private static final int SCRATCH_SLOTS = 64;
@@ -65,6 +61,13 @@ final class Native {
         MemorySegment s = tensors.length > SCRATCH_SLOTS
                 ? Arena.ofAuto().allocate(ADDRESS, tensors.length)
                 : SCRATCH.get().ptrs;
+        for (int i = 0; i < tensors.length; i++) s.setAtIndex(ADDRESS, i, Tensor.handle(tensors[i], "tensor list element " + i));
+        return s;
+    }
+
+    /** A handle array of its own (for calls that take several lists), allocated in arena. */
+    static MemorySegment handles(Arena arena, Tensor[] tensors) {
+        MemorySegment s = arena.allocate(ADDRESS, Math.max(1, tensors.length));
         for (int i = 0; i < tensors.length; i++) s.setAtIndex(ADDRESS, i, Tensor.handle(tensors[i], "tensor list element " + i));
         return s;
     }

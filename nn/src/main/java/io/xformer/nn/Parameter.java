@@ -60,7 +60,8 @@ public final class Parameter {
         if (old != null && old != t) old.close();
     }
 
-    void setTrainable(boolean on) {
+    /** Freezes or unfreezes this one parameter (modules: {@link Module#requiresGrad}). */
+    public void setTrainable(boolean on) {
         trainable = on && !buffer;
         if (value != null && !value.isClosed() && value.dtype().isFloatingPoint() && value.isLeaf())
             value.requiresGrad_(trainable);

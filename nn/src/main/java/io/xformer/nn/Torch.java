@@ -37,7 +37,16 @@ public final class Torch {
     }
 
     public static void setNumThreads(int n) {
-        Native.check(xft_set_num_threads(n), "set_num_threads");
+        Threads.set(n);
+    }
+
+    /** Whether this libtorch has a feature: "public_sdpa", "fused_adamw_cpu", "fused_adamw_cuda", "autocast_device_api". */
+    public static boolean hasFeature(String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            int r = xft_has_feature(arena.allocateFrom(name));
+            if (r < 0) throw Native.error("has_feature");
+            return r == 1;
+        }
     }
 
     public static boolean cudaIsAvailable() {

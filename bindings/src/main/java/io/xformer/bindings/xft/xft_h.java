@@ -1028,6 +1028,242 @@ public class xft_h extends xft_h$shared {
         }
     }
 
+    private static class xft_get_num_threads {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_get_num_threads").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_get_num_threads()
+     * }
+     */
+    public static FunctionDescriptor xft_get_num_threads$descriptor() {
+        return xft_get_num_threads.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_get_num_threads()
+     * }
+     */
+    public static MethodHandle xft_get_num_threads$handle() {
+        return xft_get_num_threads.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_get_num_threads()
+     * }
+     */
+    public static MemorySegment xft_get_num_threads$address() {
+        return xft_get_num_threads.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_get_num_threads()
+     * }
+     */
+    public static int xft_get_num_threads() {
+        var mh$ = xft_get_num_threads.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_get_num_threads");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_set_num_interop_threads {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT,
+            xft_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_set_num_interop_threads").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_set_num_interop_threads(int n)
+     * }
+     */
+    public static FunctionDescriptor xft_set_num_interop_threads$descriptor() {
+        return xft_set_num_interop_threads.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_set_num_interop_threads(int n)
+     * }
+     */
+    public static MethodHandle xft_set_num_interop_threads$handle() {
+        return xft_set_num_interop_threads.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_set_num_interop_threads(int n)
+     * }
+     */
+    public static MemorySegment xft_set_num_interop_threads$address() {
+        return xft_set_num_interop_threads.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_set_num_interop_threads(int n)
+     * }
+     */
+    public static int xft_set_num_interop_threads(int n) {
+        var mh$ = xft_set_num_interop_threads.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_set_num_interop_threads", n);
+            }
+            return (int)mh$.invokeExact(n);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_get_num_interop_threads {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_get_num_interop_threads").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_get_num_interop_threads()
+     * }
+     */
+    public static FunctionDescriptor xft_get_num_interop_threads$descriptor() {
+        return xft_get_num_interop_threads.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_get_num_interop_threads()
+     * }
+     */
+    public static MethodHandle xft_get_num_interop_threads$handle() {
+        return xft_get_num_interop_threads.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_get_num_interop_threads()
+     * }
+     */
+    public static MemorySegment xft_get_num_interop_threads$address() {
+        return xft_get_num_interop_threads.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_get_num_interop_threads()
+     * }
+     */
+    public static int xft_get_num_interop_threads() {
+        var mh$ = xft_get_num_interop_threads.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_get_num_interop_threads");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_blas_threads {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT,
+            xft_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_blas_threads").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_blas_threads(int n)
+     * }
+     */
+    public static FunctionDescriptor xft_blas_threads$descriptor() {
+        return xft_blas_threads.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_blas_threads(int n)
+     * }
+     */
+    public static MethodHandle xft_blas_threads$handle() {
+        return xft_blas_threads.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_blas_threads(int n)
+     * }
+     */
+    public static MemorySegment xft_blas_threads$address() {
+        return xft_blas_threads.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_blas_threads(int n)
+     * }
+     */
+    public static int xft_blas_threads(int n) {
+        var mh$ = xft_blas_threads.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_blas_threads", n);
+            }
+            return (int)mh$.invokeExact(n);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class xft_cuda_is_available {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             xft_h.C_INT    );
@@ -6228,6 +6464,72 @@ public class xft_h extends xft_h$shared {
         }
     }
 
+    private static class xft_attention_reference {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_DOUBLE,
+            xft_h.C_INT,
+            xft_h.C_DOUBLE
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_attention_reference").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_attention_reference(const xft_tensor *q, const xft_tensor *k, const xft_tensor *v, const xft_tensor *mask, double dropout_p, int is_causal, double scale)
+     * }
+     */
+    public static FunctionDescriptor xft_attention_reference$descriptor() {
+        return xft_attention_reference.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_attention_reference(const xft_tensor *q, const xft_tensor *k, const xft_tensor *v, const xft_tensor *mask, double dropout_p, int is_causal, double scale)
+     * }
+     */
+    public static MethodHandle xft_attention_reference$handle() {
+        return xft_attention_reference.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_attention_reference(const xft_tensor *q, const xft_tensor *k, const xft_tensor *v, const xft_tensor *mask, double dropout_p, int is_causal, double scale)
+     * }
+     */
+    public static MemorySegment xft_attention_reference$address() {
+        return xft_attention_reference.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * xft_tensor *xft_attention_reference(const xft_tensor *q, const xft_tensor *k, const xft_tensor *v, const xft_tensor *mask, double dropout_p, int is_causal, double scale)
+     * }
+     */
+    public static MemorySegment xft_attention_reference(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment mask, double dropout_p, int is_causal, double scale) {
+        var mh$ = xft_attention_reference.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_attention_reference", q, k, v, mask, dropout_p, is_causal, scale);
+            }
+            return (MemorySegment)mh$.invokeExact(q, k, v, mask, dropout_p, is_causal, scale);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class xft_cross_entropy {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             xft_h.C_POINTER,
@@ -6602,6 +6904,154 @@ public class xft_h extends xft_h$shared {
                 traceDowncall("xft_multinomial", probs, num_samples, replacement, gen);
             }
             return (MemorySegment)mh$.invokeExact(probs, num_samples, replacement, gen);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int XFT_ADAMW_FOREACH = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.XFT_ADAMW_FOREACH = 1
+     * }
+     */
+    public static int XFT_ADAMW_FOREACH() {
+        return XFT_ADAMW_FOREACH;
+    }
+    private static final int XFT_ADAMW_FUSED = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.XFT_ADAMW_FUSED = 2
+     * }
+     */
+    public static int XFT_ADAMW_FUSED() {
+        return XFT_ADAMW_FUSED;
+    }
+
+    private static class xft_adamw_step {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_LONG,
+            xft_h.C_DOUBLE,
+            xft_h.C_DOUBLE,
+            xft_h.C_DOUBLE,
+            xft_h.C_DOUBLE,
+            xft_h.C_DOUBLE,
+            xft_h.C_LONG,
+            xft_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_adamw_step").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_adamw_step(xft_tensor *const *params, xft_tensor *const *exp_avgs, xft_tensor *const *exp_avg_sqs, int64_t n, double lr, double beta1, double beta2, double eps, double weight_decay, int64_t step, int impl)
+     * }
+     */
+    public static FunctionDescriptor xft_adamw_step$descriptor() {
+        return xft_adamw_step.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_adamw_step(xft_tensor *const *params, xft_tensor *const *exp_avgs, xft_tensor *const *exp_avg_sqs, int64_t n, double lr, double beta1, double beta2, double eps, double weight_decay, int64_t step, int impl)
+     * }
+     */
+    public static MethodHandle xft_adamw_step$handle() {
+        return xft_adamw_step.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_adamw_step(xft_tensor *const *params, xft_tensor *const *exp_avgs, xft_tensor *const *exp_avg_sqs, int64_t n, double lr, double beta1, double beta2, double eps, double weight_decay, int64_t step, int impl)
+     * }
+     */
+    public static MemorySegment xft_adamw_step$address() {
+        return xft_adamw_step.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_adamw_step(xft_tensor *const *params, xft_tensor *const *exp_avgs, xft_tensor *const *exp_avg_sqs, int64_t n, double lr, double beta1, double beta2, double eps, double weight_decay, int64_t step, int impl)
+     * }
+     */
+    public static int xft_adamw_step(MemorySegment params, MemorySegment exp_avgs, MemorySegment exp_avg_sqs, long n, double lr, double beta1, double beta2, double eps, double weight_decay, long step, int impl) {
+        var mh$ = xft_adamw_step.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_adamw_step", params, exp_avgs, exp_avg_sqs, n, lr, beta1, beta2, eps, weight_decay, step, impl);
+            }
+            return (int)mh$.invokeExact(params, exp_avgs, exp_avg_sqs, n, lr, beta1, beta2, eps, weight_decay, step, impl);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_has_feature {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT,
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_has_feature").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_has_feature(const char *name)
+     * }
+     */
+    public static FunctionDescriptor xft_has_feature$descriptor() {
+        return xft_has_feature.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_has_feature(const char *name)
+     * }
+     */
+    public static MethodHandle xft_has_feature$handle() {
+        return xft_has_feature.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_has_feature(const char *name)
+     * }
+     */
+    public static MemorySegment xft_has_feature$address() {
+        return xft_has_feature.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_has_feature(const char *name)
+     * }
+     */
+    public static int xft_has_feature(MemorySegment name) {
+        var mh$ = xft_has_feature.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_has_feature", name);
+            }
+            return (int)mh$.invokeExact(name);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -1,0 +1,107 @@
+package io.xformer.models;
+
+import io.xformer.data.Transform;
+import io.xformer.nn.DType;
+import io.xformer.nn.Device;
+import io.xformer.nn.Guard;
+import io.xformer.nn.Scope;
+import io.xformer.nn.Tensor;
+import io.xformer.nn.Torch;
+import io.xformer.text.Tokenizer;
+import java.awt.image.BufferedImage;
+import java.util.Arrays;
+
+/**
+ * Text in, text out for a stage-2 model: an image (resized to the model's size, CLIP- and
+ * ImageNet-normalised), a prompt with the image-token placeholders in front (Blip2Processor's
+ * layout; LAVIS's concatenation), the question also into the Q-Former when it takes text, and
+ * decoding stopped at "\\n" as LAVIS's blip2_opt does. One image at a time.
+ */
+public final class VisualLm {
+    /** Decoding settings (EVAL.md §8): caption "a photo of", beam 5, 8-30 tokens; VQA "Question: {} Short answer:", beam 5, 1-10, lp 0. */
+    public record Settings(String prompt, int numBeams, int maxNewTokens, int minNewTokens, double lengthPenalty) {
+        public static final Settings CAPTION = new Settings("a photo of", 5, 30, 8, 1.0);
+        public static final Settings VQA = new Settings("Question: {} Short answer:", 5, 10, 1, 0.0);
+    }
+
+    private final XFormerForConditionalGeneration model;
+    private final Tokenizer llmTokenizer, qformerTokenizer;
+    private final Device device;
+    private final long newline;
+
+    /** qformerTokenizer may be null when the Q-Former takes no text. */
+    public VisualLm(XFormerForConditionalGeneration model, Tokenizer llmTokenizer, Tokenizer qformerTokenizer, Device device) {
+        this.model = model;
+        this.llmTokenizer = llmTokenizer;
+        this.qformerTokenizer = qformerTokenizer;
+        this.device = device;
+        this.newline = newlineId(llmTokenizer);
+    }
+
+    /** The id of "\\n" (the last token of tokenizing it, after any BOS). */
+    public static long newlineId(Tokenizer tok) {
+        long[] ids = tok.encode("\n");
+        return ids[ids.length - 1];
+    }
+
+    public boolean takesQuestions() {
+        return model.embeddings != null && qformerTokenizer != null;
+    }
+
+    /** Normalised pixels (1, 3, S, S): {CLIP, ImageNet}. */
+    public Tensor[] pixels(BufferedImage img) {
+        int size = model.cfg.vision().imageSize();
+        float[] px = new Transform(size, false).apply(img, new java.util.Random(0));
+        return new Tensor[] {Torch.tensor(Transform.normalize(px, Transform.CLIP_MEAN, Transform.CLIP_STD), 1, 3, size, size).to(device),
+            Torch.tensor(Transform.normalize(px, Transform.IMAGENET_MEAN, Transform.IMAGENET_STD), 1, 3, size, size).to(device)};
+    }
+
+    /**
+     * The LLM's ids of a prompt, checked on the host: a tokenizer larger than the model's
+     * vocabulary, or a prompt that with the queries and the new tokens outgrows OPT's positions,
+     * would otherwise end in libtorch's "index out of range in self".
+     */
+    private void checkIds(long[] text, long extra, String origin) {
+        Opt.Config c = model.opt().cfg;
+        for (long id : text)
+            if (id < 0 || id >= c.vocabSize())
+                throw new io.xformer.nn.InputException(origin + ": the tokenizer gave id " + id + ", outside the language model's "
+                        + "vocabulary of " + c.vocabSize() + " (a tokenizer that does not belong to this model?)");
+        if (text.length + extra > c.maxPositions())
+            throw new io.xformer.nn.InputException(origin + ": " + text.length + " tokens + " + extra + " (queries and new tokens) "
+                    + "exceed the language model's " + c.maxPositions() + " positions (max_position_embeddings)");
+    }
+
+    /** The text generated for img after settings.prompt (its "{}" replaced by question when given), stripped. */
+    public String generate(BufferedImage img, String question, Settings settings) {
+        try (Scope s = Scope.open(); Guard g = Guard.inferenceMode()) {
+            model.train(false);
+            Tensor[] px = pixels(img);
+            String prompt = question == null ? settings.prompt() : settings.prompt().replace("{}", question);
+            long[] text = llmTokenizer.encode(prompt);
+            int nq = model.cfg.numQueryTokens();
+            checkIds(text, nq + settings.maxNewTokens(), "prompt \"" + prompt + "\"");
+            long[] ids = new long[nq + text.length];
+            Arrays.fill(ids, 0, nq, model.cfg.imageTokenIndex());
+            System.arraycopy(text, 0, ids, nq, text.length);
+            Tensor idsT = Torch.tensor(ids, 1, ids.length).to(device);
+            Tensor qIds = null, qMask = null;
+            if (question != null && takesQuestions()) {
+                long[] q = qformerTokenizer.encode(io.xformer.data.Captions.clean(question, 50));
+                InputChecks.ids(Torch.tensor(q, 1, q.length), "question ids", "question \"" + question + "\"", "Q-Former",
+                        model.cfg.qformer().vocabSize(), model.cfg.qformer().maxPositions(), 0);
+                qIds = Torch.tensor(q, 1, q.length).to(device);
+                qMask = Torch.ones(DType.I64, device, 1, q.length);
+            }
+            XFormerForConditionalGeneration.Encoded e = model.encode(px[0], model.mae == null ? null : px[1], null);
+            Opt.Config t = model.opt().cfg;
+            Tensor seq = model.generate(e, qIds, qMask, idsT, null, new Generate.Options(settings.numBeams(), settings.maxNewTokens(),
+                    settings.minNewTokens(), settings.lengthPenalty(), newline, t.padTokenId(), false));
+            long[] all = seq.toLongArray();
+            long[] fresh = Arrays.copyOfRange(all, ids.length, all.length);
+            int end = 0;
+            while (end < fresh.length && fresh[end] != newline && fresh[end] != t.eosTokenId()) end++;
+            return llmTokenizer.decode(Arrays.copyOf(fresh, end), true).strip();
+        }
+    }
+}

@@ -1,0 +1,238 @@
+package io.xformer.models;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.xformer.nn.Container;
+import io.xformer.nn.DType;
+import io.xformer.nn.F;
+import io.xformer.nn.Linear;
+import io.xformer.nn.Parameter;
+import io.xformer.nn.Scope;
+import io.xformer.nn.Tensor;
+import io.xformer.nn.Torch;
+import io.xformer.nn.TorchException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The stage-2 model (DESIGN.md "Stage 2"): image queries projected into an LLM's input.
+ * Variant {@code blip2} is transformers' Blip2ForConditionalGeneration (5.x) key for key, so an
+ * HF BLIP-2 folder loads and runs unchanged; variant {@code xformer} adds the frozen MAE-ViT
+ * ({@code mae.vit.*}, module-style names as in stage 1) and the X-Former block ({@code xformer.*}).
+ * With {@code use_qformer_text_input} the Q-Former also reads a question ({@code embeddings.*},
+ * as Blip2ForImageTextRetrieval names them).
+ *
+ * <pre>
+ * C  = CLIP-ViT(x)                           (B, 1+N, Dv)    frozen
+ * M  = MAE-ViT(x_mae, mask ratio r2)         (B, 1+N', Dm)   frozen (xformer)
+ * Z  = QFormer([queries; question], C)       (B, Q(+L), D)
+ * Z' = block 2 (Z, m2 = block 1 (M, Z))      (B, Q, D)       (xformer; blip2: Z' = Z[:, :Q])
+ * P  = language_projection(Z')               (B, Q, D_llm)
+ * LLM(inputs_embeds = ids' embeddings with the image_token_index rows replaced by P, in order)
+ * </pre>
+ */
+public final class XFormerForConditionalGeneration extends io.xformer.nn.Module {
+    public static final java.util.List<String> VARIANTS = java.util.List.of("xformer", "blip2");
+
+    /** json: the config.json this was read from (exports write it back). */
+    public record Config(String variant, Blip2Vision.Config vision, QFormer.Config qformer, VitMae.Config mae, JsonNode textConfig,
+                         int numQueryTokens, int imageTokenIndex, double maeMaskRatio, JsonNode json) {
+        /** From an XFormerForConditionalGeneration or Blip2ForConditionalGeneration config.json. */
+        public static Config from(JsonNode c) {
+            // an HF Blip2ForConditionalGeneration folder has no variant
+            String variant = Json.s(c, "variant", "blip2");
+            if (!VARIANTS.contains(variant))
+                throw new TorchException("config.json: unknown stage-2 variant '" + variant + "' (" + String.join(", ", VARIANTS) + ")");
+            double r2 = Json.d(c, "stage2_mae_mask_ratio", 0.0);
+            if (r2 < 0 || r2 >= 1) throw new TorchException("config.json: stage2_mae_mask_ratio must be in [0, 1), got " + r2);
+            VitMae.Config mae = null;
+            if (variant.equals("xformer")) {
+                VitMae.Config m = VitMae.Config.from(Json.obj(c, "mae_config"));
+                // stage 2 masks with r2, not with the pre-training ratio
+                mae = new VitMae.Config(m.hiddenSize(), m.layers(), m.heads(), m.intermediate(), m.imageSize(), m.patchSize(),
+                        m.channels(), m.qkvBias(), m.layerNormEps(), r2, m.decoderHidden(), m.decoderLayers(), m.decoderHeads(),
+                        m.decoderIntermediate(), m.normPixLoss());
+            }
+            return new Config(variant, Blip2Vision.Config.from(Json.obj(c, "vision_config")), QFormer.Config.from(Json.obj(c, "qformer_config")),
+                    mae, Json.obj(c, "text_config"), Json.i(c, "num_query_tokens", 32), Json.i(c, "image_token_index", -1), r2, c.deepCopy());
+        }
+
+        public boolean hasMae() {
+            return mae != null;
+        }
+    }
+
+    public final Config cfg;
+    public final Blip2Vision visionModel;
+    public final Parameter queryTokens;
+    public final QFormer qformer;
+    public final QFormer.TextEmbeddings embeddings;
+    public final Linear languageProjection;
+    public final LanguageModel languageModel;
+    public final VitMae.Encoder mae;
+    public final XFormer.Block block;
+
+    public XFormerForConditionalGeneration(Config cfg) {
+        this.cfg = cfg;
+        int d = cfg.qformer.hiddenSize();
+        visionModel = child("vision_model", new Blip2Vision(cfg.vision));
+        queryTokens = registerParameter("query_tokens", 1, cfg.numQueryTokens, d);
+        qformer = child("qformer", new QFormer(cfg.qformer));
+        embeddings = cfg.qformer.textInput() ? child("embeddings", new QFormer.TextEmbeddings(cfg.qformer)) : null;
+        languageModel = LanguageModel.of(cfg.textConfig);
+        languageProjection = child("language_projection", new Linear(d, languageModel.hiddenSize(), true));
+        child("language_model", languageModel.module());
+        mae = cfg.hasMae() ? child("mae", new Container()).registerChild("vit", new VitMae.Encoder(cfg.mae)) : null;
+        block = cfg.hasMae() ? child("xformer", new XFormer.Block(cfg.qformer, cfg.mae.hiddenSize())) : null;
+    }
+
+    /** The decoder-only LM (OPT); an encoder-decoder LM has its own forward. */
+    public Opt opt() {
+        if (languageModel instanceof Opt o) return o;
+        throw new TorchException("this operation needs a decoder-only language model (OPT), not " + languageModel.getClass().getSimpleName());
+    }
+
+    /** Checkpoint key -> module key (MAE stored with module-style names, as in stage 1). */
+    public static String fromCheckpointKey(String key) {
+        return XFormer.fromCheckpointKey(key);
+    }
+
+    /** The state dict under checkpoint names. */
+    public Map<String, Tensor> checkpointState() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        stateDict().forEach((k, v) -> out.put(XFormer.toCheckpointKey(k), v));
+        return out;
+    }
+
+    /** What the frozen encoders produce: C and (xformer) the MAE encoding. */
+    public record Encoded(Tensor clip, VitMae.Encoded mae, Blip2Vision.Output vision) {}
+
+    /** The frozen encoders. noise (B, N) drives the MAE's masking; null: random (identity order when r2 = 0). */
+    public Encoded encode(Tensor pixels, Tensor pixelsMae, Tensor noise) {
+        try (Scope s = Scope.open()) {
+            Blip2Vision.Output v = visionModel.forward(pixels);
+            Blip2Vision.Output kept = new Blip2Vision.Output(s.keep(v.lastHiddenState()), s.keep(v.pooled()),
+                    v.afterFirstLayer() == null ? null : s.keep(v.afterFirstLayer()));
+            if (mae == null) return new Encoded(kept.lastHiddenState(), null, kept);
+            VitMae.Encoded m = encodeMae(pixelsMae, noise);
+            return new Encoded(kept.lastHiddenState(), new VitMae.Encoded(s.keep(m.lastHiddenState()), s.keep(m.mask()),
+                    s.keep(m.idsRestore())), kept);
+        }
+    }
+
+    /** The MAE-ViT at mask ratio r2 (xformer). */
+    public VitMae.Encoded encodeMae(Tensor pixelsMae, Tensor noise) {
+        if (pixelsMae == null) throw new TorchException("the xformer variant needs pixel_values_mae (ImageNet-normalised pixels)");
+        try (Scope s = Scope.open()) {
+            if (noise == null && cfg.maeMaskRatio == 0) {
+                // nothing is masked: keep the patches in order (the result does not depend on it)
+                long b = pixelsMae.size(0), n = cfg.mae.numPatches();
+                noise = Torch.arange(0, n, 1, DType.F32, pixelsMae.device()).unsqueeze(0).expand(b, n).contiguous();
+            }
+            VitMae.Encoded m = mae.forward(pixelsMae, noise);
+            return new VitMae.Encoded(s.keep(m.lastHiddenState()), s.keep(m.mask()), s.keep(m.idsRestore()));
+        }
+    }
+
+    /** Query outputs: Z (the Q-Former's queries) and Z' (what language_projection reads), both (B, Q, D). */
+    public record Queries(Tensor z, Tensor zPrime) {}
+
+    /**
+     * The trainable image side. question ids / mask (B, L) go into the Q-Former with the queries
+     * (use_qformer_text_input; null: queries only). Returns the query rows only.
+     */
+    public Queries queries(Encoded e, Tensor questionIds, Tensor questionMask) {
+        try (Scope s = Scope.open()) {
+            long b = e.clip().size(0);
+            int nq = cfg.numQueryTokens;
+            Tensor emb = queryTokens.get().expand(b, nq, cfg.qformer.hiddenSize());
+            Tensor selfMask = null;
+            if (questionIds != null) {
+                if (embeddings == null)
+                    throw new TorchException("this model's Q-Former takes no text (qformer_config.use_qformer_text_input is false)");
+                emb = Torch.cat(1, emb, embeddings.forward(questionIds));
+                Tensor keep = Torch.cat(1, Torch.ones(DType.I64, questionIds.device(), b, nq), questionMask.to(DType.I64));
+                selfMask = Masks.padding(keep, emb.dtype());
+            }
+            Tensor h = qformer.forward(emb, nq, selfMask, e.clip());
+            Tensor z = h.narrow(1, 0, nq);
+            if (block == null) return new Queries(s.keep(z), z);
+            Tensor m2 = block.enrich(e.mae().lastHiddenState(), z);
+            Tensor out = block.layer.forward(h, selfMask, nq, m2, null);
+            return new Queries(s.keep(z), s.keep(out.narrow(1, 0, nq)));
+        }
+    }
+
+    /** Token embeddings of ids with the placeholders replaced by the projected queries, in row-major order. */
+    public Tensor inputsEmbeds(Tensor ids, Tensor languageInputs) {
+        try (Scope s = Scope.open()) {
+            Tensor emb = languageModel.embed(ids);
+            Tensor placeholders = ids.eq(cfg.imageTokenIndex);
+            long n = (long) placeholders.sum().item();
+            long expected = languageInputs.size(0) * languageInputs.size(1);
+            if (n != expected)
+                throw new TorchException("input_ids hold " + n + " image tokens (id " + cfg.imageTokenIndex + ") but the images give "
+                        + expected + " query embeddings (" + cfg.numQueryTokens + " per image)");
+            Tensor mask = placeholders.unsqueeze(-1).expand(emb.shape());
+            return s.keep(emb.maskedScatter(mask, languageInputs.to(emb.dtype())));
+        }
+    }
+
+    /** Everything a forward produces, for the CLI, the parity tests and training. loss is null without labels. */
+    public record Output(Blip2Vision.Output vision, Tensor qformerOutput, Tensor languageInputs, Tensor inputsEmbeds,
+                         Tensor logits, Tensor loss) {}
+
+    /** The whole forward from pixels; labels (B, T) with -100 where no loss is taken (null: no loss). */
+    public Output forward(Tensor pixels, Tensor pixelsMae, Tensor noise, Tensor ids, Tensor attentionMask, Tensor labels) {
+        try (Scope s = Scope.open()) {
+            Encoded e = encode(pixels, pixelsMae, noise);
+            Output o = forward(e, null, null, ids, attentionMask, labels);
+            Blip2Vision.Output v = e.vision();
+            return new Output(new Blip2Vision.Output(s.keep(v.lastHiddenState()), s.keep(v.pooled()),
+                    v.afterFirstLayer() == null ? null : s.keep(v.afterFirstLayer())), s.keep(o.qformerOutput()), s.keep(o.languageInputs()), s.keep(o.inputsEmbeds()),
+                    s.keep(o.logits()), o.loss() == null ? null : s.keep(o.loss()));
+        }
+    }
+
+    /** The trainable part of the forward from encoded images (training runs the encoders under inference mode). */
+    public Output forward(Encoded e, Tensor questionIds, Tensor questionMask, Tensor ids, Tensor attentionMask, Tensor labels) {
+        try (Scope s = Scope.open()) {
+            Queries q = queries(e, questionIds, questionMask);
+            Tensor lang = languageProjection.forward(q.zPrime());
+            Tensor emb = inputsEmbeds(ids, lang);
+            Tensor logits, loss;
+            if (languageModel instanceof T5 t5) {
+                // encoder-decoder: labels are the decoder's targets (decoder input = labels shifted right)
+                T5.Output o = t5.forward(emb, attentionMask, null, labels);
+                logits = o.logits();
+                loss = o.loss();
+            } else {
+                logits = opt().forward(emb, attentionMask, null);
+                loss = labels == null ? null : causalLmLoss(logits, labels);
+            }
+            return new Output(e.vision(), s.keep(q.zPrime()), s.keep(lang), s.keep(emb), s.keep(logits), loss == null ? null : s.keep(loss));
+        }
+    }
+
+    /**
+     * Blip2ForConditionalGeneration's loss: logits[:, -L:] with L = labels' length, logits[:, :-1]
+     * predict labels[:, 1:], cross-entropy averaged over every label that is not -100 in the batch.
+     */
+    public static Tensor causalLmLoss(Tensor logits, Tensor labels) {
+        try (Scope s = Scope.open()) {
+            long l = labels.size(1), t = logits.size(1);
+            Tensor lg = logits.narrow(1, t - l, l).narrow(1, 0, l - 1).to(DType.F32);
+            Tensor target = labels.narrow(1, 1, l - 1).to(DType.I64);
+            long v = lg.size(2);
+            return s.keep(F.crossEntropy(lg.reshape(-1, v), target.reshape(-1), null, F.Reduction.MEAN, -100, 0.0));
+        }
+    }
+
+    /** Decodes after a prompt whose image_token_index placeholders take the (question-aware) queries; (B, prompt + new). */
+    public Tensor generate(Encoded e, Tensor questionIds, Tensor questionMask, Tensor ids, Tensor attentionMask, Generate.Options o) {
+        try (Scope s = Scope.open()) {
+            Tensor lang = languageProjection.forward(queries(e, questionIds, questionMask).zPrime());
+            if (languageModel instanceof T5 t5) return s.keep(Seq2SeqGenerate.generate(t5, inputsEmbeds(ids, lang), attentionMask, o));
+            return s.keep(Generate.generate(opt(), ids, inputsEmbeds(ids, lang), attentionMask, o));
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package io.xformer.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.xformer.nn.AdamW;
+import io.xformer.nn.Generator;
+import io.xformer.nn.LrSchedule;
+import io.xformer.nn.SafeTensors;
+import io.xformer.nn.Scope;
+import io.xformer.nn.Tensor;
+import io.xformer.nn.Torch;
+import io.xformer.nn.TorchException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The training loop of every stage, blind to what is trained: AdamW with warmup + cosine,
+ * optional clipping and gradient accumulation over an {@link Objective}'s losses, atomic
+ * checkpoints, metrics.jsonl and skipped-sample counting. Every random draw of step s is seeded
+ * from (seed, s) and the data order from (seed, cursor), so a run resumed from a checkpoint
+ * repeats the uninterrupted run.
+ */
+public final class TrainLoop {
+    /** steps: the step reached; finished: the objective's output (null when the session stopped early). */
+    public record Result(long steps, Objective.Finished finished, long skipped) {}
+
+    private TrainLoop() {}
+
+    static long mix(long seed, long step) {
+        long z = seed * 0x9E3779B97F4A7C15L + step * 0xBF58476D1CE4E5B9L + 0x94D049BB133111EBL;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    /** Trains obj into outDir, locking it (a run already there is refused without resume); no config fingerprint, no first line. */
+    public static <B> Result run(TrainConfig.Train t, Path outDir, long maxSteps, Long stopAfter, boolean resume, Objective<B> obj,
+                                 DataStream.Opener<B> data, TrainListener listener) throws IOException {
+        try (RunFolder folder = RunFolder.open(outDir, resume, false)) {
+            return run(t, folder, maxSteps, stopAfter, obj, data, listener, null);
+        }
+    }
+
+    /**
+     * Trains obj for maxSteps (schedule length) into the locked run folder, resuming from the
+     * folder's validated checkpoint when it has one. stopAfter: end the session after that many
+     * steps (checkpointing there) while the schedule still spans maxSteps, for --resume later.
+     * banner: the run's first line (null: none).
+     */
+    public static <B> Result run(TrainConfig.Train t, RunFolder folder, long maxSteps, Long stopAfter, Objective<B> obj,
+                                 DataStream.Opener<B> data, TrainListener listener, RunBanner.First banner) throws IOException {
+        Path outDir = folder.dir();
+        Checkpoints ckpts = folder.checkpoints();
+        Path metricsFile = outDir.resolve("metrics.jsonl");
+        long startStep = 0, cursor = 0, skippedTotal = 0;
+        try (AdamW opt = new AdamW(obj.trainable(), t.beta1(), t.beta2(), 1e-8, t.weightDecay())) {
+            Path latest = folder.resumeFrom();
+            if (latest != null) {
+                Checkpoints.State st = Checkpoints.readState(latest);
+                obj.loadCheckpoint(latest.resolve(Checkpoints.TRAINABLE));
+                try (Scope s = Scope.open()) {
+                    opt.load(SafeTensors.load(latest.resolve(Checkpoints.OPTIMIZER)), st.optimizerStep());
+                }
+                startStep = st.step();
+                cursor = st.cursor();
+                MetricsFile.truncateAfter(metricsFile, startStep);
+                folder.recordConfigChange(metricsFile, startStep);
+            } else {
+                Files.deleteIfExists(metricsFile);
+            }
+            LrSchedule schedule = new LrSchedule(t.lr(), t.minLr(), t.warmupLr(), t.warmupSteps(), maxSteps);
+            ObjectMapper json = new ObjectMapper();
+            if (banner != null) listener.message(banner.line(latest, startStep, maxSteps, folder.movedAside()));
+            listener.started(startStep, maxSteps, latest);
+            try (DataStream<B> stream = data.open(cursor)) {
+                long lastLog = System.nanoTime(), imagesSinceLog = 0;
+                long endStep = stopAfter == null ? maxSteps : Math.min(maxSteps, stopAfter);
+                for (long step = startStep; step < endStep; step++) {
+                    double lr = schedule.at(step);
+                    Torch.manualSeed(mix(t.seed(), step));
+                    try (Scope s = Scope.open(); Generator gen = new Generator(mix(t.seed() + 1, step))) {
+                        obj.beginStep();
+                        Map<String, Tensor> sums = new LinkedHashMap<>();
+                        for (int micro = 0; micro < t.accumSteps(); micro++) {
+                            DataStream.Fetched<B> b = stream.next();
+                            cursor = b.cursorAfter();
+                            skippedTotal += b.skipped().size();
+                            for (String why : b.skipped()) listener.message("skipped: " + why);
+                            imagesSinceLog += b.size();
+                            Map<String, Tensor> losses = obj.losses(b.batch(), gen);
+                            losses.get("loss").div(t.accumSteps()).backward();
+                            accumulate(sums, losses, t.accumSteps());
+                        }
+                        // a step whose loss is not finite must reach neither metrics.jsonl nor a checkpoint
+                        if ((step + 1) % t.logEvery() == 0 || (step + 1) % t.checkpointEvery() == 0 || step + 1 == endStep
+                                || step + 1 == maxSteps)
+                            LossCheck.requireFinite(sums, step + 1, ckpts);
+                        if (t.gradClip() > 0) opt.clipGradNorm(t.gradClip());
+                        opt.step(lr);
+                        opt.zeroGrad();
+                        if ((step + 1) % t.logEvery() == 0 || step + 1 == maxSteps) {
+                            double secs = (System.nanoTime() - lastLog) / 1e9;
+                            Map<String, Double> metrics = new LinkedHashMap<>();
+                            metrics.put("step", (double) (step + 1));
+                            metrics.put("lr", lr);
+                            for (var e : sums.entrySet()) metrics.put(e.getKey(), e.getValue().item());
+                            metrics.put("img_per_s", imagesSinceLog / Math.max(secs, 1e-9));
+                            metrics.put("skipped", (double) skippedTotal);
+                            appendMetrics(metricsFile, json, metrics);
+                            listener.logged(step + 1, maxSteps, metrics);
+                            lastLog = System.nanoTime();
+                            imagesSinceLog = 0;
+                        }
+                    } catch (TorchException e) {
+                        throw LossCheck.explain(e, step + 1, ckpts);
+                    }
+                    if ((step + 1) % t.checkpointEvery() == 0 || step + 1 == endStep)
+                        ckpts.write(step + 1, obj.checkpointState(), opt.state(), new Checkpoints.State(step + 1, cursor, opt.step()));
+                }
+            }
+            if (stopAfter != null && stopAfter < maxSteps)
+                return new Result(Math.max(startStep, Math.min(maxSteps, stopAfter)), null, skippedTotal);
+            Objective.Finished f = obj.finish(outDir);
+            if (!f.evaluation().isEmpty()) MetricsFile.writeEval(outDir.resolve("eval.json"), f.evaluation());
+            return new Result(maxSteps, f, skippedTotal);
+        }
+    }
+
+    private static void accumulate(Map<String, Tensor> sums, Map<String, Tensor> losses, int accum) {
+        for (var e : losses.entrySet()) {
+            Tensor v = e.getValue().detach().div(accum);
+            Tensor prev = sums.get(e.getKey());
+            sums.put(e.getKey(), prev == null ? v : prev.add(v));
+        }
+    }
+
+    private static void appendMetrics(Path file, ObjectMapper json, Map<String, Double> m) throws IOException {
+        ObjectNode o = json.createObjectNode();
+        m.forEach((k, v) -> {
+            if (k.equals("step") || k.equals("skipped")) o.put(k, v.longValue());
+            else o.put(k, v);
+        });
+        Files.writeString(file, json.writeValueAsString(o) + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND);
+    }
+}
