@@ -148,7 +148,7 @@ class CliTest {
         assertEquals(2, stage3.code());
         assertTrue(stage3.err().contains("--stage 3"), stage3.err());
         Result stage2 = run("train", "--config", cfgFile.toString(), "--stage", "2", "--output", out.toString());
-        assertNotEquals(0, stage2.code());
+        assertEquals(3, stage2.code(), stage2.err());
         assertTrue(stage2.err().contains("stage2"), "a config without a stage-2 part says so: " + stage2.err());
     }
 
@@ -224,10 +224,10 @@ class CliTest {
         assertFalse(answers.get(0).get("answer").asText().contains("\n"));
         // no tokenizer in the folder and none given: one clear line
         Result noTok = run("caption", "--model", model, img);
-        assertEquals(2, noTok.code());
+        assertEquals(3, noTok.code(), "bad input (issue 11 exit codes)");
         assertTrue(noTok.err().contains("tokenizer.json"), noTok.err());
         Result notStage2 = run("ask", "--model", HF.resolve("vit-mae-tiny").toString(), "--tokenizer", tok, "--image", img, "What?");
-        assertEquals(2, notStage2.code());
+        assertEquals(3, notStage2.code());
         assertTrue(notStage2.err().contains("not a stage-2 model"), notStage2.err());
     }
 }

@@ -98,6 +98,56 @@ class HardeningCliTest {
     }
 
     @Test
+    void item11_item01_stage2HasTheSameFirstLineLastLineAndFolderRefusal() throws IOException {
+        Path data = tmp.resolve("synthetic2");
+        assertEquals(0, CliTest.run("make-synthetic", "--out", data.toString(), "--images", "24", "--size", "40").code());
+        ObjectNode c = JSON.createObjectNode();
+        c.put("tokenizer", HF.resolve("tokenizer-wordpiece/tokenizer.json").toString());
+        c.putObject("train").put("batch_size", 4).put("max_steps", 2).put("warmup_steps", 1).put("log_every", 1).put("workers", 1)
+                .put("image_size", 32).put("max_text_len", 48);
+        ObjectNode s2 = c.putObject("stage2");
+        s2.putObject("init").put("stage1", HF.getParent().resolve("xformer-tiny/xformer-tiny").toString())
+                .put("llm", HF.resolve("blip2-opt-tiny").toString());
+        s2.put("llm_tokenizer", HF.resolve("tokenizer-bpe/tokenizer.json").toString());
+        ObjectNode d = s2.putObject("data");
+        d.putArray("train").addObject().put("annotations", data.resolve("captions_train.json").toString()).put("images", data.toString());
+        d.putArray("val").addObject().put("annotations", data.resolve("captions_val.json").toString()).put("images", data.toString());
+        Path cfg = tmp.resolve("stage2.json"), out = tmp.resolve("run2");
+        Files.writeString(cfg, c.toPrettyString());
+        CliTest.Result r = CliTest.run("train", "--config", cfg.toString(), "--stage", "2", "--output", out.toString());
+        assertEquals(0, r.code(), r.err());
+        String[] lines = r.out().strip().split("\n");
+        String first = lines[0], last = lines[lines.length - 1];
+        for (String s : new String[] {"train: config " + cfg, "stage 2", "cpu", "libtorch", "threads: intra-op", "trainable", "frozen",
+            "training samples", "output " + out.toAbsolutePath()})
+            assertTrue(first.contains(s), "'" + s + "' in the first line: " + first);
+        for (String s : new String[] {"trained 2 steps in ", "model " + out.toAbsolutePath().resolve("model"),
+            "eval " + out.toAbsolutePath().resolve("eval.json"), "held-out LM loss over"})
+            assertTrue(last.contains(s), "'" + s + "' in the last line: " + last);
+        assertTrue(JSON.readTree(out.resolve("eval.json").toFile()).get("pairs").isIntegralNumber());
+        CliTest.Result again = CliTest.run("train", "--config", cfg.toString(), "--stage", "2", "--output", out.toString());
+        assertEquals(3, again.code(), again.err());
+        assertTrue(again.err().contains(out + " already holds a run"), again.err());
+        CliTest.Result bad = CliTest.run("train", "--config", cfg.toString(), "--stage", "3", "--output", out.toString());
+        assertEquals(2, bad.code(), bad.err());
+    }
+
+    @Test
+    void item12_captionAndAskMapBadInputToExit3() {
+        CliTest.Result cap = CliTest.run("caption", "--model", HF.resolve("blip2-opt-tiny").toString(), "--tokenizer",
+                HF.resolve("tokenizer-bpe/tokenizer.json").toString(), tmp.resolve("no-such.png").toString());
+        assertEquals(3, cap.code(), cap.err());
+        assertTrue(cap.err().contains("no-such.png: missing image"), cap.err());
+        CliTest.Result ask = CliTest.run("ask", "--model", HF.resolve("vit-mae-tiny").toString(), "--tokenizer",
+                HF.resolve("tokenizer-bpe/tokenizer.json").toString(), "--image", HF.resolve("../synthetic-none.png").toString(), "what?");
+        assertEquals(3, ask.code(), ask.err());
+        CliTest.Result notStage2 = CliTest.run("caption", "--model", HF.resolve("vit-mae-tiny").toString(), "--tokenizer",
+                HF.resolve("tokenizer-bpe/tokenizer.json").toString(), HF.resolve("../hf-tiny").toString());
+        assertEquals(3, notStage2.code(), notStage2.err());
+        assertTrue(notStage2.err().contains("is not a stage-2 model"), notStage2.err());
+    }
+
+    @Test
     void item05_flagRangesAndBadConfigsExitWithTheirKind() throws IOException {
         Path cfg = tmp.resolve("bad.json");
         Files.writeString(cfg, "{\"model\": {}, \"tokenizer\": \"t.json\", \"data\": {\"train\": [{\"annotations\": \"a.json\"}]}, "
