@@ -238,5 +238,13 @@ public final class Loader implements AutoCloseable {
         closed = true;
         producer.interrupt();
         pool.shutdownNow();
+        // the producer tokenizes batches ahead: the caller may close the tokenizer right after this,
+        // and a native encode still running on a freed tokenizer would abort the JVM
+        try {
+            producer.join(10_000);
+            pool.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
