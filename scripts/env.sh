@@ -55,8 +55,11 @@ xf_ensure_native_deps() { # extra package names may be passed (./test's test-onl
   fi
   echo "xformer: installing ${missing[*]} (Debian packages, 1-2 minutes)..." >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2 && apt-get install -y -qq "${missing[@]}" >&2 \
-    || xf_die "apt-get install ${missing[*]} failed"
+  # apt's and dpkg's chatter goes to a log, shown only when the install fails
+  local log; log=$(mktemp /tmp/xformer-apt.XXXXXX.log)
+  { apt-get update -qq && apt-get install -y -qq "${missing[@]}"; } >"$log" 2>&1 \
+    || { cat "$log" >&2; xf_die "apt-get install ${missing[*]} failed (output above, also in $log)"; }
+  rm -f "$log"
 }
 
 xf_setup() {

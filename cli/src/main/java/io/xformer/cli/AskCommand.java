@@ -3,7 +3,6 @@ package io.xformer.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.xformer.data.Captions;
-import io.xformer.data.Images;
 import io.xformer.models.VisualLm;
 import io.xformer.nn.Scope;
 import java.awt.image.BufferedImage;
@@ -22,17 +21,17 @@ final class AskCommand implements Callable<Integer> {
     @Mixin
     VisualLmOptions options;
 
-    @Option(names = "--image", required = true, paramLabel = "IMG")
+    @Option(names = "--image", required = true, paramLabel = "IMG", description = "the image the questions are about")
     Path image;
 
-    @Parameters(arity = "1..*", paramLabel = "QUESTION")
+    @Parameters(arity = "1..*", paramLabel = "QUESTION", description = "one or more questions (quote each)")
     List<String> questions;
 
     @Override
     public Integer call() throws Exception {
         ObjectMapper json = new ObjectMapper();
         ArrayNode out = json.createArrayNode();
-        BufferedImage img = Images.read(image);
+        BufferedImage img = VisualLmOptions.image(image);
         try (Scope s = Scope.open(); VisualLmOptions.Session session = options.open()) {
             for (String q : questions) {
                 // blip_question-style processing: lower case, punctuation to blanks

@@ -15,22 +15,22 @@ final class BenchCommand {
     @Command(name = "stage1", mixinStandardHelpOptions = true,
             description = "Times full stage-1 training steps at a config's dimensions: ms/step, img/s, peak memory.")
     static final class Stage1 implements Callable<Integer> {
-        @Option(names = "--config", required = true, paramLabel = "FILE")
+        @Option(names = "--config", required = true, paramLabel = "FILE", description = "training config whose model is timed")
         java.nio.file.Path config;
 
-        @Option(names = "--batch", defaultValue = "2")
+        @Option(names = "--batch", defaultValue = "2", description = "images per step")
         int batch;
 
-        @Option(names = "--steps", defaultValue = "3")
+        @Option(names = "--steps", defaultValue = "3", description = "timed steps (after one warm-up step)")
         int steps;
 
         @Option(names = "--random-weights", description = "initialise randomly instead of from the config's init sources")
         boolean randomWeights;
 
-        @Option(names = "--device", description = "override train.device (cpu, cuda, cuda:N)")
+        @Option(names = "--device", description = "override train.device (cpu, cuda, cuda:N); default: the config's")
         String device;
 
-        @Option(names = "--text-len", defaultValue = "32")
+        @Option(names = "--text-len", defaultValue = "32", description = "caption length in tokens")
         int textLen;
 
         @Override
@@ -54,10 +54,10 @@ final class BenchCommand {
     @Command(name = "ops", mixinStandardHelpOptions = true,
             description = "Per-call cost of add(16 floats) + free: Java layer vs native loop, in microseconds.")
     static final class Ops implements Callable<Integer> {
-        @Option(names = "--iters", defaultValue = "1000000", description = "iterations per round (default ${DEFAULT-VALUE})")
+        @Option(names = "--iters", defaultValue = "1000000", description = "iterations per round")
         long iters;
 
-        @Option(names = "--rounds", defaultValue = "7", description = "rounds; the median is reported (default ${DEFAULT-VALUE})")
+        @Option(names = "--rounds", defaultValue = "7", description = "rounds; the median is reported")
         int rounds;
 
         @Override

@@ -2,7 +2,6 @@ package io.xformer.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import io.xformer.data.Images;
 import io.xformer.models.VisualLm;
 import io.xformer.nn.Scope;
 import java.nio.file.Path;
@@ -19,7 +18,7 @@ final class CaptionCommand implements Callable<Integer> {
     @Mixin
     VisualLmOptions options;
 
-    @Parameters(arity = "1..*", paramLabel = "IMAGE")
+    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "images to caption (PNG, JPEG, BMP, GIF)")
     List<Path> images;
 
     @Override
@@ -28,7 +27,7 @@ final class CaptionCommand implements Callable<Integer> {
         ArrayNode out = json.createArrayNode();
         try (Scope s = Scope.open(); VisualLmOptions.Session session = options.open()) {
             for (Path img : images) {
-                String caption = session.lm().generate(Images.read(img), null, VisualLm.Settings.CAPTION);
+                String caption = session.lm().generate(VisualLmOptions.image(img), null, VisualLm.Settings.CAPTION);
                 if (options.json) out.addObject().put("image", img.toString()).put("caption", caption);
                 else System.out.println(img + "\t" + caption);
             }

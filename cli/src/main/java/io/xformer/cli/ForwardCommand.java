@@ -22,7 +22,7 @@ final class ForwardCommand implements Callable<Integer> {
             description = "pixel_values, pixel_values_mae, input_ids, attention_mask, labels, decoder_input_ids, noise (whichever the architecture uses; labels add `loss`)")
     Path inputs;
 
-    @Option(names = "--output", required = true, paramLabel = "OUT.safetensors")
+    @Option(names = "--output", required = true, paramLabel = "OUT.safetensors", description = "where every output tensor is written")
     Path output;
 
     @Override
@@ -34,6 +34,7 @@ final class ForwardCommand implements Callable<Integer> {
             for (var e : out.entrySet())
                 System.out.printf("%-28s %s %s%n", e.getKey(), Arrays.toString(e.getValue().shape()), e.getValue().dtype());
             System.out.println("wrote " + output);
+            for (String bad : io.xformer.models.NonFinite.describe(out)) System.err.println("xformer: warning: output " + bad);
         }
         return 0;
     }

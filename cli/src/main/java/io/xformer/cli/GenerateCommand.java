@@ -21,24 +21,28 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--inputs", required = true, paramLabel = "IN.safetensors", description = "input_ids (+ pixel_values, pixel_values_mae for the xformer variant, attention_mask)")
     Path inputs;
 
-    @Option(names = "--num-beams", defaultValue = "1")
+    @Option(names = "--num-beams", defaultValue = "1", description = "1: greedy; more: beam search")
     int numBeams;
 
-    @Option(names = "--max-new-tokens", defaultValue = "20")
+    @Option(names = "--max-new-tokens", defaultValue = "20", description = "tokens to decode after the prompt")
     int maxNewTokens;
 
-    @Option(names = "--min-new-tokens", defaultValue = "0")
+    @Option(names = "--min-new-tokens", defaultValue = "0", description = "EOS is suppressed before this many new tokens")
     int minNewTokens;
 
-    @Option(names = "--length-penalty", defaultValue = "1.0")
+    @Option(names = "--length-penalty", defaultValue = "1.0",
+            description = "beam scores are divided by length^X, as in transformers")
     double lengthPenalty;
 
-    @Option(names = "--output", required = true, paramLabel = "OUT.safetensors")
+    @Option(names = "--output", required = true, paramLabel = "OUT.safetensors", description = "where `sequences` is written")
     Path output;
 
     @Override
     public Integer call() {
         try (Scope s = Scope.open(); Pretrained p = model.load()) {
+            // sequences are ids: what goes non-finite is the weights they were decoded from
+            for (String bad : io.xformer.models.NonFinite.inWeights(p.module()))
+                System.err.println("xformer: warning: sequences decoded from non-finite weights: " + bad);
             Map<String, Tensor> in = SafeTensors.load(inputs);
             Tensor seq = p.generate(new Pretrained.Inputs(in, inputs.toString()),
                     p.options(numBeams, maxNewTokens, minNewTokens, lengthPenalty));

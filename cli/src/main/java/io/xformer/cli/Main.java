@@ -1,7 +1,6 @@
 package io.xformer.cli;
 
 import io.xformer.nn.Torch;
-import io.xformer.nn.TorchException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Properties;
@@ -10,6 +9,10 @@ import picocli.CommandLine.Command;
 
 @Command(name = "xformer", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "X-Former and BLIP-2 on libtorch: train, evaluate and inspect HuggingFace-compatible checkpoints.",
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:success", "1:internal error (a bug: please report it with XFORMER_DEBUG=1)",
+            "2:usage (unknown option, bad flag value)", "3:bad input or config (the message names the file, field or tensor)",
+            "4:I/O error (disk full, unreadable file)", "5:libtorch error (out of memory included)", "130:interrupted"},
         subcommands = {TrainCommand.class, InspectCommand.class, ForwardCommand.class, GenerateCommand.class, TokenizeCommand.class,
             ParamsCommand.class, SyntheticCommand.class, CaptionCommand.class, AskCommand.class, ConvertCommand.class, PlotCommand.class,
             ScoreCommand.class, EvalCommand.class,
@@ -19,17 +22,35 @@ public final class Main {
         System.exit(run(args));
     }
 
-    /** Runs one command line; returns its exit code (0 ok, 2 bad input, 1 other failure). */
+    /** Runs one command line; returns its exit code ({@link ExitCodes}). */
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
+        showDefaults(cl);
         // One clear line for errors users cause (bad files, shapes, flags); stack traces only with XFORMER_DEBUG.
-        cl.setExecutionExceptionHandler((ex, line, parsed) -> {
-            if (System.getenv("XFORMER_DEBUG") != null) ex.printStackTrace();
-            line.getErr().println("xformer: error: " + ex.getMessage());
-            return ex instanceof TorchException || ex instanceof IllegalArgumentException
-                    || ex instanceof IllegalStateException ? 2 : 1;
-        });
-        return cl.execute(args);
+        cl.setExecutionExceptionHandler((ex, line, parsed) -> report(ex, line.getErr()));
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            return report(e, cl.getErr());
+        }
+    }
+
+    /** "Default: X" under every option that has one, in every command's help. */
+    private static void showDefaults(CommandLine cl) {
+        cl.getCommandSpec().usageMessage().showDefaultValues(true);
+        cl.getSubcommands().values().forEach(Main::showDefaults);
+    }
+
+    private static int report(Throwable ex, java.io.PrintWriter err) {
+        if (System.getenv("XFORMER_DEBUG") != null) ex.printStackTrace();
+        String msg = ex.getMessage();
+        if (ex instanceof OutOfMemoryError) msg = "out of Java heap memory (" + msg + "); give the JVM more with -Xmx or use smaller inputs";
+        else if (msg == null) msg = ex.getClass().getSimpleName();
+        int code = ExitCodes.of(ex);
+        if (code == ExitCodes.INTERNAL) msg = ex.getClass().getSimpleName() + ": " + msg;
+        err.println("xformer: error: " + msg);
+        err.flush();
+        return code;
     }
 
     static String projectVersion() {

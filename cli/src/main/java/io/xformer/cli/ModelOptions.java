@@ -20,7 +20,7 @@ final class ModelOptions {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default ${DEFAULT-VALUE})")
     String device;
 
-    @Option(names = "--dtype", defaultValue = "F32", description = "weight dtype: F32, BF16, F16 (default ${DEFAULT-VALUE})")
+    @Option(names = "--dtype", defaultValue = "F32", description = "weight dtype: F32, BF16, F16 (floating inputs follow it)")
     DType dtype;
 
     Device device() {

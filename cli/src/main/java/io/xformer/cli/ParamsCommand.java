@@ -10,10 +10,11 @@ import picocli.CommandLine.Option;
 @Command(name = "params", mixinStandardHelpOptions = true,
         description = "Trainable and frozen parameter counts of a config's model, computed without allocating weights.")
 final class ParamsCommand implements Callable<Integer> {
-    @Option(names = "--config", required = true, paramLabel = "FILE")
+    @Option(names = "--config", required = true, paramLabel = "FILE", description = "training config (JSON) whose model is counted")
     Path config;
 
-    @Option(names = "--stage", defaultValue = "1", paramLabel = "1|2|vqa")
+    @Option(names = "--stage", defaultValue = "1", paramLabel = "1|2|vqa",
+            description = "1 (Q-Former pre-training), 2 (with the language model) or vqa (VQA fine-tuning)")
     String stage;
 
     @Option(names = "--json", description = "print {\"trainable\": N, \"frozen\": M}")

@@ -50,13 +50,13 @@ final class RunCurves {
 
     static Run read(Path dir) {
         Path file = dir.resolve(METRICS);
-        if (!Files.isRegularFile(file)) throw new TorchException(file + ": missing (is " + dir + " a training output folder?)");
+        if (!Files.isRegularFile(file)) throw new io.xformer.nn.InputException(file + ": missing (is " + dir + " a training output folder?)");
         Map<String, List<double[]>> points = new LinkedHashMap<>();
         List<String> lines;
         try {
             lines = Files.readAllLines(file);
         } catch (IOException e) {
-            throw new TorchException(file + ": " + e.getMessage(), e);
+            throw new java.io.UncheckedIOException(file + ": " + e.getMessage(), e);
         }
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i).strip();
@@ -65,10 +65,10 @@ final class RunCurves {
             try {
                 row = JSON.readTree(line);
             } catch (JsonProcessingException e) {
-                throw new TorchException(file + ":" + (i + 1) + ": not JSON: " + e.getOriginalMessage());
+                throw new io.xformer.nn.InputException(file + ":" + (i + 1) + ": not JSON: " + e.getOriginalMessage());
             }
             if (row == null || !row.isObject() || !row.path("step").isNumber())
-                throw new TorchException(file + ":" + (i + 1) + ": not a metrics row (an object with a numeric \"step\")");
+                throw new io.xformer.nn.InputException(file + ":" + (i + 1) + ": not a metrics row (an object with a numeric \"step\")");
             double step = row.get("step").asDouble();
             for (Map.Entry<String, JsonNode> e : row.properties()) {
                 if (!plotted(e.getKey()) || !e.getValue().isNumber()) continue;
@@ -76,7 +76,7 @@ final class RunCurves {
                 if (Double.isFinite(v)) points.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(new double[] {step, v});
             }
         }
-        if (points.isEmpty()) throw new TorchException(file + ": no loss, lr or img_per_s values");
+        if (points.isEmpty()) throw new io.xformer.nn.InputException(file + ": no loss, lr or img_per_s values");
         Map<String, double[][]> series = new LinkedHashMap<>();
         points.forEach((k, pts) -> {
             double[][] xy = new double[2][pts.size()];
@@ -167,7 +167,7 @@ final class RunCurves {
             if (parent != null) Files.createDirectories(parent);
             if (!ImageIO.write(sheet, "png", png.toFile())) throw new TorchException(png + ": no PNG writer available");
         } catch (IOException e) {
-            throw new TorchException(png + ": " + e.getMessage(), e);
+            throw new java.io.UncheckedIOException(png + ": " + e.getMessage(), e);
         }
         return new Figure(sheet.getWidth(), sheet.getHeight(), panels);
     }

@@ -10,16 +10,16 @@ import picocli.CommandLine.Option;
         description = "Images of counted coloured shapes with captions and counting / identification questions; the val split "
                 + "(every 10th image) also in VQAv2, GQA and COCO caption formats.")
 final class SyntheticCommand implements Callable<Integer> {
-    @Option(names = "--out", required = true, paramLabel = "DIR")
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "folder for images/, captions_*.json and vqa_*.json")
     Path out;
 
-    @Option(names = "--images", defaultValue = "512")
+    @Option(names = "--images", defaultValue = "512", description = "number of images (>= 2)")
     int images;
 
-    @Option(names = "--seed", defaultValue = "0")
+    @Option(names = "--seed", defaultValue = "0", description = "random seed (same seed, same images)")
     long seed;
 
-    @Option(names = "--size", defaultValue = "64", description = "image side in pixels (default ${DEFAULT-VALUE})")
+    @Option(names = "--size", defaultValue = "64", description = "image side in pixels")
     int size;
 
     @Override

@@ -15,7 +15,7 @@ final class TokenizeCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", required = true, paramLabel = "FILE", description = "tokenizer.json (or its folder)")
     Path tokenizer;
 
-    @Parameters(paramLabel = "TEXT", arity = "1..*")
+    @Parameters(paramLabel = "TEXT", arity = "1..*", description = "texts to tokenize, one JSON array each")
     List<String> texts;
 
     @Override

@@ -3,7 +3,7 @@ package io.xformer.cli;
 import io.xformer.models.Pretrained;
 import io.xformer.models.VisualLm;
 import io.xformer.models.XFormerForConditionalGeneration;
-import io.xformer.nn.TorchException;
+import io.xformer.nn.InputException;
 import io.xformer.text.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,16 +35,25 @@ final class VisualLmOptions {
         }
     }
 
+    /** An image named on the command line: missing or undecodable is bad input (exit 3), naming the file. */
+    static java.awt.image.BufferedImage image(Path p) {
+        try {
+            return io.xformer.data.Images.read(p);
+        } catch (java.io.IOException e) {
+            throw new InputException(e.getMessage(), e);
+        }
+    }
+
     Session open() {
         Path tok = tokenizer != null ? tokenizer : model.model.resolve("tokenizer.json");
         if (!Files.isRegularFile(tok))
-            throw new TorchException(tok + ": no tokenizer.json for the language model (give --tokenizer FILE)");
+            throw new InputException(tok + ": no tokenizer.json for the language model (give --tokenizer FILE)");
         Path qtok = qformerTokenizer != null ? qformerTokenizer : model.model.resolve("qformer_tokenizer/tokenizer.json");
         Pretrained p = Pretrained.load(model.model, model.device(), model.dtype);
         if (!(p.module() instanceof XFormerForConditionalGeneration m)) {
             String arch = p.architecture();
             p.close();
-            throw new TorchException(model.model + ": " + arch + " is not a stage-2 model (XFormerForConditionalGeneration or "
+            throw new InputException(model.model + ": " + arch + " is not a stage-2 model (XFormerForConditionalGeneration or "
                     + "Blip2ForConditionalGeneration)");
         }
         Tokenizer llm = Tokenizer.open(tok);

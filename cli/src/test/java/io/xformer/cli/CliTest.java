@@ -148,7 +148,7 @@ class CliTest {
         assertEquals(2, stage3.code());
         assertTrue(stage3.err().contains("--stage 3"), stage3.err());
         Result stage2 = run("train", "--config", cfgFile.toString(), "--stage", "2", "--output", out.toString());
-        assertNotEquals(0, stage2.code());
+        assertEquals(3, stage2.code(), stage2.err());
         assertTrue(stage2.err().contains("stage2"), "a config without a stage-2 part says so: " + stage2.err());
     }
 
@@ -174,11 +174,11 @@ class CliTest {
         Files.copy(HF.resolve("vit-mae-tiny/model.safetensors"), unknown.resolve("model.safetensors"));
         Files.writeString(unknown.resolve("config.json"), "{\"architectures\": [\"LlamaForCausalLM\"]}");
         Result arch = run("forward", "--model", unknown.toString(), "--inputs", golden.toString(), "--output", tmp.resolve("o").toString());
-        assertEquals(2, arch.code());
+        assertEquals(3, arch.code(), "bad input: " + arch.err());
         assertTrue(arch.err().contains("unknown architecture 'LlamaForCausalLM'"), arch.err());
 
         Result input = run("forward", "--model", HF.resolve("blip2-itm-tiny").toString(), "--inputs", golden.toString(), "--output", tmp.resolve("o").toString());
-        assertEquals(2, input.code());
+        assertEquals(3, input.code(), "bad input: " + input.err());
         assertTrue(input.err().contains("'input_ids'") && input.err().contains(golden.toString()), input.err());
 
         // a checkpoint whose keys do not fit the architecture its config names
@@ -187,7 +187,7 @@ class CliTest {
         Files.copy(HF.resolve("vit-mae-tiny/model.safetensors"), mismatch.resolve("model.safetensors"));
         Files.copy(HF.resolve("blip2-itm-tiny/config.json"), mismatch.resolve("config.json"));
         Result keys = run("forward", "--model", mismatch.toString(), "--inputs", golden.toString(), "--output", tmp.resolve("o").toString());
-        assertEquals(2, keys.code());
+        assertEquals(3, keys.code(), "bad input: " + keys.err());
         assertTrue(keys.err().contains("missing keys") && keys.err().contains("vision_model.") && keys.err().contains("unexpected keys"),
                 keys.err());
         assertEquals(1, keys.err().strip().split("\n").length, "one line: " + keys.err());
@@ -199,7 +199,7 @@ class CliTest {
         Files.write(cut.resolve("model.safetensors"), Arrays.copyOf(w, w.length / 2));
         Files.copy(HF.resolve("vit-mae-tiny/config.json"), cut.resolve("config.json"));
         Result trunc = run("forward", "--model", cut.toString(), "--inputs", golden.toString(), "--output", tmp.resolve("o").toString());
-        assertEquals(2, trunc.code());
+        assertEquals(3, trunc.code(), "bad input: " + trunc.err());
         assertTrue(trunc.err().contains(cut.resolve("model.safetensors").toString()), trunc.err());
         assertFalse(Files.exists(tmp.resolve("o")), "no output written on failure");
     }
@@ -224,10 +224,10 @@ class CliTest {
         assertFalse(answers.get(0).get("answer").asText().contains("\n"));
         // no tokenizer in the folder and none given: one clear line
         Result noTok = run("caption", "--model", model, img);
-        assertEquals(2, noTok.code());
+        assertEquals(3, noTok.code(), "bad input (issue 11 exit codes)");
         assertTrue(noTok.err().contains("tokenizer.json"), noTok.err());
         Result notStage2 = run("ask", "--model", HF.resolve("vit-mae-tiny").toString(), "--tokenizer", tok, "--image", img, "What?");
-        assertEquals(2, notStage2.code());
+        assertEquals(3, notStage2.code());
         assertTrue(notStage2.err().contains("not a stage-2 model"), notStage2.err());
     }
 

@@ -107,7 +107,50 @@ class DistributedTrainCliTest {
 
         Run other = run("other-world", "train", "--config", cfg.toString(), "--max-steps", "16", "--output", killed.toString(),
                 "--resume");
-        assertEquals(2, other.code(), other.out());
+        assertEquals(3, other.code(), other.out()); // bad input (issue 11's exit codes)
         assertTrue(other.out().contains("started on 2 rank(s), this resume has 1"), other.out());
+    }
+
+    /**
+     * Issue 11 under --nproc 2: rank 0 alone locks and checks the folder; its refusal of a folder
+     * holding a run reaches every rank at once (exit 3, nothing waits for a collective timeout),
+     * and a diverging run stops on every rank at the same step because the ranks judge the loss
+     * averaged over all of them.
+     */
+    @Test
+    void refusalAndDivergenceStopEveryRankTogether() throws Exception {
+        Path cfg = config();
+        Path run = tmp.resolve("held");
+        Run first = run("first", "train", "--config", cfg.toString(), "--nproc", "2", "--max-steps", "2", "--output", run.toString());
+        assertEquals(0, first.code(), first.out());
+        // the first and last lines come from rank 0 alone
+        List<String> banners = first.out().lines().filter(l -> l.contains("] train: config ")).toList();
+        assertEquals(1, banners.size(), first.out());
+        assertTrue(banners.get(0).startsWith("[rank 0] "), first.out());
+        List<String> last = first.out().lines().filter(l -> l.contains("] trained 2 steps")).toList();
+        assertEquals(1, last.size(), first.out());
+        assertTrue(last.get(0).startsWith("[rank 0] "), first.out());
+
+        Run again = run("again", "train", "--config", cfg.toString(), "--nproc", "2", "--max-steps", "2", "--output", run.toString(),
+                "--dist-timeout", "120");
+        assertEquals(3, again.code(), again.out());
+        assertTrue(again.out().contains("already holds a run"), again.out());
+        assertTrue(again.seconds() < 60, "took " + again.seconds() + " s: a rank waited on a collective");
+        assertEquals(2, Files.readAllLines(run.resolve("metrics.jsonl")).size(), "the held run is untouched");
+
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode c = (ObjectNode) json.readTree(cfg.toFile());
+        ((ObjectNode) c.get("train")).put("lr", 1e30).put("warmup_steps", 0).put("grad_clip", 0).put("checkpoint_every", 1);
+        Path diverging = tmp.resolve("diverge.json");
+        Files.writeString(diverging, c.toPrettyString());
+        Run bad = run("diverge", "train", "--config", diverging.toString(), "--nproc", "2", "--max-steps", "6", "--output",
+                tmp.resolve("diverged").toString(), "--dist-timeout", "120");
+        assertEquals(3, bad.code(), bad.out());
+        assertTrue(bad.seconds() < 120, "took " + bad.seconds() + " s: a rank waited on a collective");
+        Matcher m0 = Pattern.compile("\\[rank 0\\].*not finite at step (\\d+)").matcher(bad.out());
+        Matcher m1 = Pattern.compile("\\[rank 1\\].*not finite at step (\\d+)").matcher(bad.out());
+        assertTrue(m0.find(), bad.out());
+        assertTrue(m1.find(), "rank 1 stopped on its own too: " + bad.out());
+        assertEquals(m0.group(1), m1.group(1), bad.out());
     }
 }

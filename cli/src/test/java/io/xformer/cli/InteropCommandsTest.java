@@ -77,7 +77,7 @@ class InteropCommandsTest {
         for (String f : new String[] {"arbitrary-callable.pth", "legacy-format.bin", "truncated.bin"}) {
             Path p = PICKLE.resolve("hostile").resolve(f);
             CliTest.Result r = CliTest.run("convert", "--to", "safetensors", p.toString(), tmp.resolve(f).toString());
-            assertEquals(2, r.code());
+            assertEquals(3, r.code(), "bad input: " + r.err());
             assertTrue(r.err().startsWith("xformer: error: ") && r.err().contains(p.toString()), r.err());
             assertFalse(Files.exists(tmp.resolve(f).resolve("model.safetensors")));
         }
@@ -139,11 +139,11 @@ class InteropCommandsTest {
         Path run = tmp.resolve("broken");
         Files.createDirectories(run);
         CliTest.Result r = CliTest.run("plot", run.toString());
-        assertEquals(2, r.code());
+        assertEquals(3, r.code(), "bad input: " + r.err());
         assertTrue(r.err().contains(run.resolve("metrics.jsonl") + ": missing"), r.err());
         Files.writeString(run.resolve("metrics.jsonl"), "{\"step\":1,\"loss\":2.0}\n{oops\n");
         r = CliTest.run("plot", run.toString());
-        assertEquals(2, r.code());
+        assertEquals(3, r.code(), "bad input: " + r.err());
         assertTrue(r.err().contains(run.resolve("metrics.jsonl") + ":2: not JSON"), r.err());
     }
 }

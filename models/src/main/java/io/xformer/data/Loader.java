@@ -59,7 +59,7 @@ public final class Loader implements AutoCloseable {
      */
     public Loader(Source source, Transform transform, Tokenizer tokenizer, int batchSize, int maxTextLen, int maxWords, long seed,
                   long startCursor, int workers, int prefetch, int rank, int world) {
-        if (source.size() == 0) throw new TorchException("the training set is empty");
+        if (source.size() == 0) throw new io.xformer.nn.InputException("the training set is empty");
         if (world < 1 || rank < 0 || rank >= world) throw new IllegalArgumentException("loader: rank " + rank + " of " + world);
         this.rank = rank;
         this.world = world;
@@ -175,7 +175,7 @@ public final class Loader implements AutoCloseable {
                             if (!(c instanceof IOException)) throw new TorchException("data loading failed: " + c, c);
                             skipped.add(c.getMessage());
                             if (++failuresInARow > source.size())
-                                throw new TorchException("no loadable sample in the training set (last: " + c.getMessage() + ")");
+                                throw new io.xformer.nn.InputException("no loadable sample in the training set (last: " + c.getMessage() + ")");
                         }
                     }
                 }
@@ -238,5 +238,13 @@ public final class Loader implements AutoCloseable {
         closed = true;
         producer.interrupt();
         pool.shutdownNow();
+        // the producer tokenizes batches ahead: the caller may close the tokenizer right after this,
+        // and a native encode still running on a freed tokenizer would abort the JVM
+        try {
+            producer.join(10_000);
+            pool.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

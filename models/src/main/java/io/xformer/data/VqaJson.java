@@ -2,7 +2,7 @@ package io.xformer.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.xformer.nn.TorchException;
+import io.xformer.nn.InputException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,35 +26,44 @@ import java.util.function.Predicate;
  * keepImage filters by image path relative to the image root (held-out splits).
  */
 public final class VqaJson implements Source {
-    private record Entry(Path image, String question, List<String> answers) {}
+    /** problem: why the entry cannot be trained on (a null or empty question), skipped and counted on load; null when fine. */
+    private record Entry(Path image, String question, List<String> answers, String problem) {}
 
     private final List<Entry> entries;
+    private final long maxPixels;
 
-    private VqaJson(List<Entry> entries) {
+    private VqaJson(List<Entry> entries, long maxPixels) {
         this.entries = entries;
+        this.maxPixels = maxPixels;
     }
 
     public static final List<String> FORMATS = List.of("lavis", "vqav2", "vg");
 
     public static VqaJson open(String format, Path annotations, Path questions, Path imageRoot, Predicate<String> keepImage) {
+        return open(format, annotations, questions, imageRoot, keepImage, Images.DEFAULT_MAX_PIXELS);
+    }
+
+    /** maxPixels: images with more pixels are skipped (counted, with the reason) rather than decoded. */
+    public static VqaJson open(String format, Path annotations, Path questions, Path imageRoot, Predicate<String> keepImage,
+                               long maxPixels) {
         JsonNode root = read(annotations);
         List<Entry> out = new ArrayList<>();
         switch (format) {
             case "lavis" -> {
-                if (!root.isArray()) throw new TorchException(annotations + ": expected a JSON array of {image, question, answer}");
+                if (!root.isArray()) throw new InputException(annotations + ": expected a JSON array of {image, question, answer}");
                 for (int i = 0; i < root.size(); i++) {
                     JsonNode a = root.get(i);
                     JsonNode img = a.get("image"), q = a.get("question"), ans = a.has("answer") ? a.get("answer") : a.get("answers");
                     if (img == null || !img.isTextual() || q == null || ans == null)
-                        throw new TorchException(annotations + ": entry " + i + " needs \"image\", \"question\" and \"answer\"");
+                        throw new InputException(annotations + ": entry " + i + " needs \"image\", \"question\" and \"answer\"");
                     List<String> answers = new ArrayList<>();
                     if (ans.isArray()) for (JsonNode x : ans) answers.add(x.isObject() ? x.path("answer").asText() : x.asText());
                     else answers.add(ans.asText());
-                    add(out, imageRoot, img.asText(), q.asText(), answers, keepImage, annotations, i);
+                    add(out, imageRoot, img.asText(), q.isTextual() ? q.asText() : null, answers, keepImage, annotations, i);
                 }
             }
             case "vqav2" -> {
-                if (questions == null) throw new TorchException(annotations + ": the vqav2 format needs \"questions\" (the questions file)");
+                if (questions == null) throw new InputException(annotations + ": the vqav2 format needs \"questions\" (the questions file)");
                 JsonNode qroot = read(questions);
                 String subtype = qroot.path("data_subtype").asText("");
                 Map<Long, String> byId = new HashMap<>();
@@ -63,7 +72,7 @@ public final class VqaJson implements Source {
                 for (JsonNode a : need(root, "annotations", annotations)) {
                     long qid = a.path("question_id").asLong();
                     String question = byId.get(qid);
-                    if (question == null) throw new TorchException(annotations + ": question_id " + qid + " is not in " + questions);
+                    if (question == null) throw new InputException(annotations + ": question_id " + qid + " is not in " + questions);
                     List<String> answers = new ArrayList<>();
                     for (JsonNode x : a.path("answers")) answers.add(x.path("answer").asText());
                     if (answers.isEmpty()) answers.add(a.path("multiple_choice_answer").asText());
@@ -72,28 +81,32 @@ public final class VqaJson implements Source {
                 }
             }
             case "vg" -> {
-                if (!root.isArray()) throw new TorchException(annotations + ": expected Visual Genome's [{\"id\", \"qas\": [...]}]");
+                if (!root.isArray()) throw new InputException(annotations + ": expected Visual Genome's [{\"id\", \"qas\": [...]}]");
                 int i = 0;
                 for (JsonNode img : root)
                     for (JsonNode qa : img.path("qas"))
                         add(out, imageRoot, qa.path("image_id").asLong(img.path("id").asLong()) + ".jpg", qa.path("question").asText(),
                                 List.of(qa.path("answer").asText()), keepImage, annotations, i++);
             }
-            default -> throw new TorchException(annotations + ": unknown VQA format '" + format + "' (" + String.join(", ", FORMATS) + ")");
+            default -> throw new InputException(annotations + ": unknown VQA format '" + format + "' (" + String.join(", ", FORMATS) + ")");
         }
-        return new VqaJson(out);
+        return new VqaJson(out, maxPixels);
     }
 
     private static void add(List<Entry> out, Path root, String image, String question, List<String> answers, Predicate<String> keep,
                             Path file, int i) {
-        if (answers.isEmpty() || answers.stream().allMatch(String::isBlank)) throw new TorchException(file + ": entry " + i + " has no answer");
-        if (keep == null || keep.test(image)) out.add(new Entry(root.resolve(image), question, List.copyOf(answers)));
+        if (answers.isEmpty() || answers.stream().allMatch(String::isBlank)) throw new InputException(file + ": entry " + i + " has no answer");
+        String problem = question == null ? "entry " + i + ": the question is null or not text"
+                : question.isBlank() ? "entry " + i + ": the question is empty" : null;
+        if (keep == null || keep.test(image))
+            out.add(new Entry(root.resolve(image), question == null ? "" : question, List.copyOf(answers),
+                    problem == null ? null : file.getFileName() + " " + problem));
     }
 
     /** The image paths (as written) of a LAVIS caption or VQA file, for held-out filters. */
     public static Set<String> imagesOf(Path annotations) {
         JsonNode root = read(annotations);
-        if (!root.isArray()) throw new TorchException(annotations + ": expected a JSON array of {image, ...}");
+        if (!root.isArray()) throw new InputException(annotations + ": expected a JSON array of {image, ...}");
         Set<String> out = new java.util.HashSet<>();
         for (JsonNode a : root) out.add(a.path("image").asText());
         return out;
@@ -102,16 +115,18 @@ public final class VqaJson implements Source {
     private static JsonNode read(Path f) {
         try {
             JsonNode n = new ObjectMapper().readTree(f.toFile());
-            if (n == null) throw new TorchException(f + ": empty file");
+            if (n == null) throw new InputException(f + ": empty file");
             return n;
+        } catch (java.io.FileNotFoundException | java.nio.file.NoSuchFileException e) {
+            throw new InputException(f + ": no such VQA annotations file", e);
         } catch (IOException e) {
-            throw new TorchException(f + ": cannot read VQA annotations: " + e.getMessage(), e);
+            throw new InputException(f + ": cannot read VQA annotations: " + e.getMessage(), e);
         }
     }
 
     private static JsonNode need(JsonNode n, String key, Path f) {
         JsonNode v = n.get(key);
-        if (v == null || !v.isArray()) throw new TorchException(f + ": missing array \"" + key + "\"");
+        if (v == null || !v.isArray()) throw new InputException(f + ": missing array \"" + key + "\"");
         return v;
     }
 
@@ -137,6 +152,7 @@ public final class VqaJson implements Source {
     @Override
     public Sample load(int i) throws IOException {
         Entry e = entries.get(i);
-        return new Sample(e.image.toString(), Images.read(e.image), e.question, e.answers);
+        if (e.problem != null) throw new IOException(e.image + ": skipped: " + e.problem);
+        return new Sample(e.image.toString(), Images.read(e.image, maxPixels), e.question, e.answers);
     }
 }

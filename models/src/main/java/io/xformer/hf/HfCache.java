@@ -61,7 +61,7 @@ public final class HfCache {
                 }
                 Path snap = repo.resolve("snapshots").resolve(sha);
                 if (sha.isEmpty() || sha.contains("/") || !Files.isDirectory(snap))
-                    throw new TorchException(spec + ": " + ref + " names snapshot '" + sha + "', but " + snap + " is missing");
+                    throw new io.xformer.nn.InputException(spec + ": " + ref + " names snapshot '" + sha + "', but " + snap + " is missing");
                 return snap;
             }
             // a commit hash given as REV names its snapshot directly
@@ -69,7 +69,7 @@ public final class HfCache {
             if (!rev.contains("/") && Files.isDirectory(snap)) return snap;
             looked.add(ref + (rev.contains("/") ? "" : " or " + snap));
         }
-        throw new TorchException(spec + ": no such local folder, and not in the HuggingFace cache (looked for "
+        throw new io.xformer.nn.InputException(spec + ": no such local folder, and not in the HuggingFace cache (looked for "
                 + String.join(", ", looked) + "); nothing is downloaded: fetch it with `huggingface-cli download "
                 + org + "/" + name + "` or give a folder");
     }

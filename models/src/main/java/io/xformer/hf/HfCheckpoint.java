@@ -6,6 +6,7 @@ import io.xformer.nn.DType;
 import io.xformer.nn.Module;
 import io.xformer.nn.SafeTensors;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.InputException;
 import io.xformer.nn.TorchException;
 import io.xformer.nn.TorchPickle;
 import java.io.IOException;
@@ -79,7 +80,7 @@ public final class HfCheckpoint implements AutoCloseable {
     public static HfCheckpoint open(Path path, String stateKey) {
         path = HfCache.resolve(path);
         boolean single = Files.isRegularFile(path);
-        if (!single && !Files.isDirectory(path)) throw new TorchException(path + ": not a model folder or weights file");
+        if (!single && !Files.isDirectory(path)) throw new InputException(path + ": not a model folder or weights file");
         Path dir = single ? parentOf(path) : path;
         JsonNode config = single && !Files.isRegularFile(dir.resolve(CONFIG)) ? JSON.createObjectNode() : readJson(dir.resolve(CONFIG));
         List<Path> files = new ArrayList<>();
@@ -97,7 +98,7 @@ public final class HfCheckpoint implements AutoCloseable {
             } else if (Files.isRegularFile(dir.resolve(PICKLE))) {
                 addFile(dir.resolve(PICKLE), stateKey, files, open, byName, null);
             } else {
-                throw new TorchException(dir + ": none of " + SINGLE + ", " + INDEX + ", " + PICKLE + ", " + PICKLE_INDEX + " found");
+                throw new InputException(dir + ": none of " + SINGLE + ", " + INDEX + ", " + PICKLE + ", " + PICKLE_INDEX + " found");
             }
             boolean lavis = LavisKeys.isLavis(byName.keySet());
             Map<String, Slot> named = lavis ? LavisKeys.toHf(byName) : byName;
@@ -115,7 +116,7 @@ public final class HfCheckpoint implements AutoCloseable {
 
     private static void addShards(Path index, String stateKey, List<Path> files, List<AutoCloseable> open, Map<String, Slot> byName) {
         JsonNode map = readJson(index).get("weight_map");
-        if (map == null || !map.isObject()) throw new TorchException(index + ": no weight_map object");
+        if (map == null || !map.isObject()) throw new InputException(index + ": no weight_map object");
         Map<String, Map<String, Slot>> shards = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> e : map.properties()) {
             String shard = e.getValue().asText();
@@ -123,13 +124,13 @@ public final class HfCheckpoint implements AutoCloseable {
             if (in == null) {
                 Path p = index.resolveSibling(shard);
                 if (!Files.isRegularFile(p))
-                    throw new TorchException(index + ": shard " + p + " (holding '" + e.getKey() + "') is missing");
+                    throw new InputException(index + ": shard " + p + " (holding '" + e.getKey() + "') is missing");
                 in = new TreeMap<>();
                 addFile(p, stateKey, files, open, in, index);
                 shards.put(shard, in);
             }
             Slot slot = in.get(e.getKey());
-            if (slot == null) throw new TorchException(index + ": '" + e.getKey() + "' is not in shard " + index.resolveSibling(shard));
+            if (slot == null) throw new InputException(index + ": '" + e.getKey() + "' is not in shard " + index.resolveSibling(shard));
             byName.put(e.getKey(), slot);
         }
     }
@@ -155,13 +156,13 @@ public final class HfCheckpoint implements AutoCloseable {
     }
 
     static JsonNode readJson(Path p) {
-        if (!Files.isRegularFile(p)) throw new TorchException(p + ": missing");
+        if (!Files.isRegularFile(p)) throw new InputException(p + ": missing");
         try {
             JsonNode n = JSON.readTree(p.toFile());
-            if (n == null || !n.isObject()) throw new TorchException(p + ": not a JSON object");
+            if (n == null || !n.isObject()) throw new InputException(p + ": not a JSON object");
             return n;
         } catch (IOException e) {
-            throw new TorchException(p + ": invalid JSON: " + e.getMessage(), e);
+            throw new InputException(p + ": invalid JSON: " + e.getMessage(), e);
         }
     }
 
@@ -205,7 +206,7 @@ public final class HfCheckpoint implements AutoCloseable {
 
     private Slot slot(String name) {
         Slot s = byName.get(name);
-        if (s == null) throw new TorchException(dir + ": no tensor named '" + name + "'");
+        if (s == null) throw new InputException(dir + ": no tensor named '" + name + "'");
         return s;
     }
 

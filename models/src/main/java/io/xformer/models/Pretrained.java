@@ -4,6 +4,7 @@ import io.xformer.hf.HfCheckpoint;
 import io.xformer.nn.DType;
 import io.xformer.nn.Device;
 import io.xformer.nn.Guard;
+import io.xformer.nn.InputException;
 import io.xformer.nn.Module;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
@@ -63,8 +64,8 @@ public abstract class Pretrained implements AutoCloseable {
                         new XFormerForConditionalGeneration(XFormerForConditionalGeneration.Config.from(ckpt.config())), device);
                 case "OPTForCausalLM" -> new CausalLm(arch, new Opt(Opt.Config.from(ckpt.config())), device);
                 case "XFormerForPreTraining" -> new Stage1(arch, new XFormer(XFormer.Config.from(ckpt.config())), device);
-                case "" -> throw new TorchException(dir.resolve(HfCheckpoint.CONFIG) + ": no \"architectures\" entry");
-                default -> throw new TorchException(dir.resolve(HfCheckpoint.CONFIG) + ": unknown architecture '" + arch
+                case "" -> throw new InputException(dir.resolve(HfCheckpoint.CONFIG) + ": no \"architectures\" entry");
+                default -> throw new InputException(dir.resolve(HfCheckpoint.CONFIG) + ": unknown architecture '" + arch
                         + "' (supported: " + String.join(", ", ARCHITECTURES) + ")");
             };
             try {
@@ -76,6 +77,9 @@ public abstract class Pretrained implements AutoCloseable {
                                 : XFormer.fromCheckpointKey(lavis.apply(k))
                         : ckpt.isLavis() ? Pretrained::withoutLavisExtras : null;
                 p.module.loadStateDict(ckpt.source(), rename, dtype, device, true);
+            } catch (InputException e) {
+                p.close();
+                throw new InputException(dir + ": " + e.getMessage(), e);
             } catch (TorchException e) {
                 p.close();
                 throw new TorchException(dir + ": " + e.getMessage(), e);
@@ -94,7 +98,7 @@ public abstract class Pretrained implements AutoCloseable {
         public Tensor require(String name, String architecture) {
             Tensor t = tensors.get(name);
             if (t == null)
-                throw new TorchException(origin + ": input '" + name + "' is required by " + architecture + " (have "
+                throw new InputException(origin + ": input '" + name + "' is required by " + architecture + " (have "
                         + new TreeSet<>(tensors.keySet()) + ")");
             return t;
         }
@@ -110,8 +114,21 @@ public abstract class Pretrained implements AutoCloseable {
         }
     }
 
+    /** (vocabulary size, max positions) input_ids must fit, or null for a model without text input. */
+    protected long[] idLimits() {
+        return null;
+    }
+
+    /** Checks input_ids on the host before upload: ids in the vocabulary, length (+ new tokens) within positions. */
+    protected final void checkIds(Inputs in, long newTokens) {
+        long[] lim = idLimits();
+        Tensor ids = in.tensors().get("input_ids");
+        if (lim != null && ids != null) InputChecks.ids(ids, "input_ids", in.origin(), architecture, lim[0], lim[1], newTokens);
+    }
+
     /** Runs the forward pass; every output is owned by the caller's scope. */
     public final Map<String, Tensor> forward(Inputs in) {
+        checkIds(in, 0);
         try (Guard g = Guard.inferenceMode(); Scope s = Scope.open()) {
             Map<String, Tensor> out = run(new Inputs(onDevice(in.tensors()), in.origin()));
             Map<String, Tensor> kept = new LinkedHashMap<>();
@@ -122,10 +139,25 @@ public abstract class Pretrained implements AutoCloseable {
         }
     }
 
+    /**
+     * Inputs on the model's device; floating inputs in the weights' dtype (a BF16 model takes F32
+     * pixel_values), except noise, which only orders patches and keeps its precision.
+     */
     protected Map<String, Tensor> onDevice(Map<String, Tensor> m) {
+        DType w = weightDtype();
         Map<String, Tensor> r = new LinkedHashMap<>();
-        m.forEach((k, v) -> r.put(k, v.device().equals(device) ? v : v.to(device)));
+        m.forEach((k, v) -> {
+            boolean cast = w != null && v.dtype().isFloatingPoint() && v.dtype() != w && !k.equals("noise");
+            r.put(k, cast ? v.to(device, w, false) : v.device().equals(device) ? v : v.to(device));
+        });
         return r;
+    }
+
+    private DType weightDtype() {
+        for (var p : module.namedParameters().values()) {
+            if (!p.isBuffer() && p.get().dtype().isFloatingPoint()) return p.get().dtype();
+        }
+        return null;
     }
 
     protected abstract Map<String, Tensor> run(Inputs in);
@@ -182,6 +214,12 @@ public abstract class Pretrained implements AutoCloseable {
         }
 
         @Override
+        protected long[] idLimits() {
+            QFormer.Config q = ((Blip2Retrieval) module).cfg.qformer();
+            return new long[] {q.vocabSize(), q.maxPositions()};
+        }
+
+        @Override
         protected Map<String, Tensor> run(Inputs in) {
             Blip2Retrieval m = (Blip2Retrieval) module;
             Tensor ids = in.require("input_ids", architecture);
@@ -207,10 +245,16 @@ public abstract class Pretrained implements AutoCloseable {
 
         abstract Opt lm();
 
+        @Override
+        protected long[] idLimits() {
+            return new long[] {lm().cfg.vocabSize(), lm().cfg.maxPositions()};
+        }
+
         abstract Tensor promptEmbeds(Inputs in, Tensor ids);
 
         @Override
         public Tensor generate(Inputs in, Generate.Options options) {
+            checkIds(in, options.maxNewTokens());
             try (Guard g = Guard.inferenceMode(); Scope s = Scope.open()) {
                 Inputs d = new Inputs(onDevice(in.tensors()), in.origin());
                 Tensor ids = d.require("input_ids", architecture);
@@ -239,6 +283,14 @@ public abstract class Pretrained implements AutoCloseable {
             return (XFormerForConditionalGeneration) module;
         }
 
+        /** The language model's vocabulary and positions; T5's relative positions set no length limit. */
+        @Override
+        protected long[] idLimits() {
+            if (model().languageModel instanceof T5 t5) return new long[] {t5.cfg.vocabSize(), Long.MAX_VALUE};
+            Opt.Config c = model().opt().cfg;
+            return new long[] {c.vocabSize(), c.maxPositions()};
+        }
+
         private XFormerForConditionalGeneration.Encoded encode(Inputs in) {
             XFormerForConditionalGeneration m = model();
             return m.encode(pixelsOf(in, architecture), m.mae == null ? null : in.require("pixel_values_mae", architecture),
@@ -247,6 +299,7 @@ public abstract class Pretrained implements AutoCloseable {
 
         @Override
         public Tensor generate(Inputs in, Generate.Options options) {
+            checkIds(in, options.maxNewTokens());
             try (Guard g = Guard.inferenceMode(); Scope s = Scope.open()) {
                 Inputs d = new Inputs(onDevice(in.tensors()), in.origin());
                 return s.keep(model().generate(encode(d), null, null, d.require("input_ids", architecture), d.optional("attention_mask"),
@@ -266,7 +319,7 @@ public abstract class Pretrained implements AutoCloseable {
             XFormerForConditionalGeneration m = model();
             Tensor labels = in.optional("labels"), decoderIds = in.optional("decoder_input_ids");
             if (m.languageModel instanceof T5 && labels == null && decoderIds == null)
-                throw new TorchException(in.origin() + ": a T5 language model needs 'decoder_input_ids' or 'labels'");
+                throw new InputException(in.origin() + ": a T5 language model needs 'decoder_input_ids' or 'labels'");
             XFormerForConditionalGeneration.Output o = m.forward(pixelsOf(in, architecture),
                     m.mae == null ? null : in.require("pixel_values_mae", architecture), in.optional("noise"),
                     in.require("input_ids", architecture), in.optional("attention_mask"), decoderIds, labels);
@@ -286,6 +339,12 @@ public abstract class Pretrained implements AutoCloseable {
     private static final class Stage1 extends Pretrained {
         Stage1(String a, XFormer m, Device d) {
             super(a, m, d);
+        }
+
+        @Override
+        protected long[] idLimits() {
+            QFormer.Config q = ((XFormer) module).cfg.qformer();
+            return new long[] {q.vocabSize(), q.maxPositions()};
         }
 
         @Override

@@ -63,6 +63,25 @@ public final class VisualLm {
             Torch.tensor(Transform.normalize(px, Transform.IMAGENET_MEAN, Transform.IMAGENET_STD), 1, 3, size, size).to(device)};
     }
 
+    /**
+     * The LLM's ids of a prompt, checked on the host: a tokenizer larger than the model's
+     * vocabulary, or a prompt that with the queries and the new tokens outgrows OPT's positions,
+     * would otherwise end in libtorch's "index out of range in self".
+     */
+    private void checkIds(long[] text, long extra, String origin) {
+        // T5's relative positions set no length limit; its vocabulary still bounds the ids
+        long vocab = model.languageModel instanceof T5 t5 ? t5.cfg.vocabSize() : model.opt().cfg.vocabSize();
+        for (long id : text)
+            if (id < 0 || id >= vocab)
+                throw new io.xformer.nn.InputException(origin + ": the tokenizer gave id " + id + ", outside the language model's "
+                        + "vocabulary of " + vocab + " (a tokenizer that does not belong to this model?)");
+        if (model.languageModel instanceof T5) return;
+        Opt.Config c = model.opt().cfg;
+        if (text.length + extra > c.maxPositions())
+            throw new io.xformer.nn.InputException(origin + ": " + text.length + " tokens + " + extra + " (queries and new tokens) "
+                    + "exceed the language model's " + c.maxPositions() + " positions (max_position_embeddings)");
+    }
+
     /** The text generated for img after settings.prompt (its "{}" replaced by question when given), stripped. */
     public String generate(BufferedImage img, String question, Settings settings) {
         try (Scope s = Scope.open(); Guard g = Guard.inferenceMode()) {
@@ -71,6 +90,7 @@ public final class VisualLm {
             String prompt = question == null ? settings.prompt() : settings.prompt().replace("{}", question);
             long[] text = llmTokenizer.encode(prompt);
             int nq = model.cfg.numQueryTokens();
+            checkIds(text, nq + settings.maxNewTokens(), "prompt \"" + prompt + "\"");
             long[] ids = new long[nq + text.length];
             Arrays.fill(ids, 0, nq, model.cfg.imageTokenIndex());
             System.arraycopy(text, 0, ids, nq, text.length);
@@ -78,6 +98,8 @@ public final class VisualLm {
             Tensor qIds = null, qMask = null;
             if (question != null && takesQuestions()) {
                 long[] q = qformerTokenizer.encode(io.xformer.data.Captions.clean(question, 50));
+                InputChecks.ids(Torch.tensor(q, 1, q.length), "question ids", "question \"" + question + "\"", "Q-Former",
+                        model.cfg.qformer().vocabSize(), model.cfg.qformer().maxPositions(), 0);
                 qIds = Torch.tensor(q, 1, q.length).to(device);
                 qMask = Torch.ones(DType.I64, device, 1, q.length);
             }

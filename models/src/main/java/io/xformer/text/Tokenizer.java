@@ -2,6 +2,7 @@ package io.xformer.text;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import io.xformer.nn.InputException;
 import io.xformer.nn.TorchException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,12 +27,12 @@ public final class Tokenizer implements AutoCloseable {
     /** tokenizer.json itself, or a folder holding one. */
     public static Tokenizer open(Path path) {
         Path file = Files.isDirectory(path) ? path.resolve("tokenizer.json") : path;
-        if (!Files.isRegularFile(file)) throw new TorchException(file + ": no such tokenizer file");
+        if (!Files.isRegularFile(file)) throw new InputException(file + ": no such tokenizer file");
         try {
             return new Tokenizer(HuggingFaceTokenizer.newInstance(file, Map.of("addSpecialTokens", "true",
                     "padding", "false", "truncation", "false")), file);
         } catch (IOException | RuntimeException e) {
-            throw new TorchException(file + ": cannot load tokenizer: " + e.getMessage(), e);
+            throw new InputException(file + ": cannot load tokenizer: " + e.getMessage(), e);
         }
     }
 

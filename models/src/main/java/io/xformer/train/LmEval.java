@@ -74,7 +74,7 @@ final class LmEval {
         Map<String, Integer> overall = new HashMap<>();
         Map<String, Map<String, Integer>> byQuestion = new HashMap<>();
         for (TrainConfig.SourceSpec spec : trainSpecs) {
-            if (spec.vqa() == null) throw new io.xformer.nn.TorchException("VQA data sources need \"vqa\": FILE");
+            if (spec.vqa() == null) throw new io.xformer.nn.ConfigException("VQA data sources need \"vqa\": FILE");
             VqaJson tr = Sources.vqa(spec);
             for (int i = 0; i < tr.size(); i++)
             for (String a : tr.answers(i)) {

@@ -21,7 +21,6 @@ import io.xformer.nn.SafeTensors;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.Torch;
-import io.xformer.nn.TorchException;
 import io.xformer.text.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -75,7 +74,7 @@ public final class LmObjective implements Objective<Loader.Batch> {
         if (dir == null) {
             XFormerForConditionalGeneration m = Stage2Init.fromParts(init.stage1(), init.llm(), stage.model(), init.seed(), init.std(), device);
             if (m.cfg.vision().imageSize() != stage.train().imageSize())
-                throw new TorchException("stage " + stage.name() + ": train.image_size " + stage.train().imageSize()
+                throw new io.xformer.nn.ConfigException("stage " + stage.name() + ": train.image_size " + stage.train().imageSize()
                         + " differs from the stage-1 model's " + m.cfg.vision().imageSize() + " (only VQA fine-tuning enlarges it)");
             return m;
         }
@@ -96,12 +95,12 @@ public final class LmObjective implements Objective<Loader.Batch> {
                         device, false);
                 List<String> missing = r.missing().stream().filter(k -> !pos.contains(k)).toList();
                 if (!missing.isEmpty() || !r.unexpected().isEmpty() || !r.mismatched().isEmpty())
-                    throw new TorchException(dir + ": does not match the stage-2 model: " + r);
+                    throw new io.xformer.nn.InputException(dir + ": does not match the stage-2 model: " + r);
                 Map<String, Parameter> mine = m.namedParameters();
                 try (Scope s = Scope.open(); Guard g = Guard.noGrad()) {
                     for (String k : pos) {
                         if (!mine.containsKey(k)) continue;
-                        if (!ckpt.names().contains(k)) throw new TorchException(dir + ": missing " + k);
+                        if (!ckpt.names().contains(k)) throw new io.xformer.nn.InputException(dir + ": missing " + k);
                         int grid = imageSize / (k.startsWith("mae.") ? m.cfg.mae().patchSize() : m.cfg.vision().patchSize());
                         mine.get(k).set(PositionEmbeddings.interpolate(ckpt.get(k).to(device, DType.F32, false), grid));
                     }
@@ -148,13 +147,18 @@ public final class LmObjective implements Objective<Loader.Batch> {
 
     /** The stage's data: images with captions (stage 2) or questions and one drawn answer (VQA). */
     public static DataStream.Opener<Loader.Batch> data(TrainConfig.LmStage stage, Tokenizer qformerTok) {
-        return data(stage, qformerTok, World.SINGLE, null);
+        return data(stage, qformerTok, Sources.of(stage.data().train()), World.SINGLE, null);
     }
 
     /** This rank's slice of every global batch of train.batch_size (issue 10). */
     public static DataStream.Opener<Loader.Batch> data(TrainConfig.LmStage stage, Tokenizer qformerTok, World world, Path config) {
+        return data(stage, qformerTok, Sources.of(stage.data().train()), world, config);
+    }
+
+    /** The same over an already opened training source; config names the file in errors. */
+    public static DataStream.Opener<Loader.Batch> data(TrainConfig.LmStage stage, Tokenizer qformerTok, Source train, World world,
+                                                       Path config) {
         TrainConfig.Train t = stage.train();
-        Source train = Sources.of(stage.data().train());
         Transform tf = new Transform(t.imageSize(), true);
         int b = world.localBatch(t.batchSize(), config);
         return cursor -> {
@@ -164,7 +168,7 @@ public final class LmObjective implements Objective<Loader.Batch> {
                 public Fetched<Loader.Batch> next() {
                     Loader.Batch b = loader.next();
                     if (stage.name().equals("vqa") && b.answers().size() != b.size())
-                        throw new TorchException("VQA fine-tuning needs VQA sources (\"vqa\": FILE): a batch came without answers");
+                        throw new io.xformer.nn.ConfigException("VQA fine-tuning needs VQA sources (\"vqa\": FILE): a batch came without answers");
                     return new Fetched<>(b, b.size(), b.cursorAfter(), b.skipped());
                 }
 
@@ -343,7 +347,7 @@ public final class LmObjective implements Objective<Loader.Batch> {
             var report = model.loadStateDict(f.source(), XFormer::fromCheckpointKey, DType.F32, device, false);
             List<String> missing = report.missing().stream().filter(params::containsKey).toList();
             if (!missing.isEmpty() || !report.unexpected().isEmpty() || !report.mismatched().isEmpty())
-                throw new TorchException(file.getParent() + ": checkpoint does not match the model: " + report);
+                throw new io.xformer.nn.InputException(file.getParent() + ": checkpoint does not match the model: " + report);
         }
     }
 

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.xformer.models.XFormer;
 import io.xformer.models.XFormerForConditionalGeneration;
 import io.xformer.nn.Parameter;
-import io.xformer.nn.TorchException;
 import java.util.Map;
 
 /**
@@ -25,7 +24,7 @@ public final class ParamCount {
 
     /** stage 1 from model alone (kept for callers without a whole config). */
     public static Counts of(JsonNode model, int stage) {
-        if (stage != 1) throw new TorchException("--stage must be 1 here; stages 2 and vqa need the whole config");
+        if (stage != 1) throw new IllegalArgumentException("--stage must be 1 here; stages 2 and vqa need the whole config");
         XFormer m = new XFormer(XFormer.Config.from(model));
         long frozen = 0, trainable = 0;
         for (Map.Entry<String, Parameter> e : m.namedParameters().entrySet()) {
@@ -39,15 +38,15 @@ public final class ParamCount {
 
     public static Counts of(TrainConfig cfg, String stage) {
         if (stage.equals("1")) {
-            if (cfg.model() == null) throw new TorchException(cfg.file() + ": no stage-1 \"model\"");
+            if (cfg.model() == null) throw new io.xformer.nn.ConfigException(cfg.file() + ": no stage-1 \"model\"");
             return of(cfg.model(), 1);
         }
-        if (!stage.equals("2") && !stage.equals("vqa")) throw new TorchException("--stage must be 1, 2 or vqa");
+        if (!stage.equals("2") && !stage.equals("vqa")) throw new IllegalArgumentException("--stage must be 1, 2 or vqa, got " + stage);
         TrainConfig.LmStage st = stage.equals("2") ? cfg.stage2() : cfg.vqa();
         ObjectNode overrides = st != null ? ((ObjectNode) st.model()).deepCopy() : new ObjectMapper().createObjectNode();
         JsonNode text = overrides.has("text_config") ? overrides.get("text_config") : cfg.model() == null ? null : cfg.model().get("text_config");
         if (text == null || cfg.model() == null)
-            throw new TorchException(cfg.file() + ": counting stage " + stage + " needs the stage-1 \"model\" with a \"text_config\" (the LLM)");
+            throw new io.xformer.nn.ConfigException(cfg.file() + ": counting stage " + stage + " needs the stage-1 \"model\" with a \"text_config\" (the LLM)");
         if (!overrides.has("image_token_index")) overrides.put("image_token_index", 0); // a placeholder id; it holds no parameter
         ObjectNode c = Stage2Init.config(cfg.model(), text, "OPTForCausalLM", overrides);
         boolean vqa = stage.equals("vqa");

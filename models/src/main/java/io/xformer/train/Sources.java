@@ -5,7 +5,7 @@ import io.xformer.data.Sample;
 import io.xformer.data.Source;
 import io.xformer.data.VqaJson;
 import io.xformer.data.WebDataset;
-import io.xformer.nn.TorchException;
+import io.xformer.nn.InputException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,16 +18,16 @@ final class Sources {
         java.util.Set<String> in = s.imagesIn() == null ? null : VqaJson.imagesOf(s.imagesIn());
         java.util.Set<String> notIn = s.imagesNotIn() == null ? null : VqaJson.imagesOf(s.imagesNotIn());
         return VqaJson.open(s.format(), s.vqa(), s.questions(), s.images(),
-                img -> (in == null || in.contains(img)) && (notIn == null || !notIn.contains(img)));
+                img -> (in == null || in.contains(img)) && (notIn == null || !notIn.contains(img)), s.maxImagePixels());
     }
 
     static Source of(List<TrainConfig.SourceSpec> specs) {
         List<Source> parts = new ArrayList<>();
         for (TrainConfig.SourceSpec s : specs) {
             if (s.vqa() != null) parts.add(vqa(s));
-            else if (!s.webdataset().isEmpty()) parts.add(WebDataset.open(s.webdataset()));
-            else if (s.annotations() != null) parts.add(LavisJson.open(s.annotations(), s.images()));
-            else throw new TorchException("a data source needs \"annotations\", \"webdataset\" or \"vqa\"");
+            else if (!s.webdataset().isEmpty()) parts.add(WebDataset.open(s.webdataset(), s.maxImagePixels()));
+            else if (s.annotations() != null) parts.add(LavisJson.open(s.annotations(), s.images(), s.maxImagePixels()));
+            else throw new InputException("a data source needs \"annotations\", \"webdataset\" or \"vqa\"");
         }
         if (parts.size() == 1) return parts.get(0);
         int[] starts = new int[parts.size() + 1];

@@ -17,7 +17,6 @@ import io.xformer.nn.SafeTensors;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.Torch;
-import io.xformer.nn.TorchException;
 import io.xformer.text.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -59,13 +58,17 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
 
     /** The stage's data: image-caption pairs through the prefetching loader, captions tokenized for the Q-Former. */
     public static DataStream.Opener<Loader.Batch> data(TrainConfig cfg, Tokenizer tok) {
-        return data(cfg, tok, World.SINGLE);
+        return data(cfg, tok, Sources.of(cfg.data().train()), World.SINGLE);
     }
 
     /** This rank's slice of every global batch of train.batch_size. */
     public static DataStream.Opener<Loader.Batch> data(TrainConfig cfg, Tokenizer tok, World world) {
+        return data(cfg, tok, Sources.of(cfg.data().train()), world);
+    }
+
+    /** This rank's slice of every global batch, over an already opened training source. */
+    public static DataStream.Opener<Loader.Batch> data(TrainConfig cfg, Tokenizer tok, Source train, World world) {
         TrainConfig.Train t = cfg.train();
-        Source train = Sources.of(cfg.data().train());
         Transform tf = new Transform(t.imageSize(), true);
         int b = world.localBatch(t.batchSize(), cfg.file());
         return cursor -> {
@@ -160,7 +163,7 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
             var report = model.loadStateDict(f.source(), XFormer::fromCheckpointKey, DType.F32, device, false);
             List<String> missing = report.missing().stream().filter(params::containsKey).toList();
             if (!missing.isEmpty() || !report.unexpected().isEmpty() || !report.mismatched().isEmpty())
-                throw new TorchException(file.getParent() + ": checkpoint does not match the model: " + report);
+                throw new io.xformer.nn.InputException(file.getParent() + ": checkpoint does not match the model: " + report);
         }
     }
 
@@ -311,6 +314,8 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
             double t2i = sim.transpose(0, 1).argmax(1, false).eq(target).to(DType.F64).mean().item();
             Map<String, Double> r = new LinkedHashMap<>();
             r.put("pairs", (double) m);
+            long bad = io.xformer.models.NonFinite.count(sim);
+            if (bad > 0) r.put("non_finite_similarities", (double) bad);
             r.put("i2t_r1", i2t);
             r.put("t2i_r1", t2i);
             r.put("chance_r1", 1.0 / m);

@@ -16,9 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -41,30 +39,47 @@ public final class TrainLoop {
         return z ^ (z >>> 31);
     }
 
-    /**
-     * Trains obj for maxSteps (schedule length) into outDir. stopAfter: end the session after that
-     * many steps (checkpointing there) while the schedule still spans maxSteps, for --resume later.
-     */
+    /** Trains obj into outDir, locking it (a run already there is refused without resume); no config fingerprint, no first line. */
     public static <B> Result run(TrainConfig.Train t, Path outDir, long maxSteps, Long stopAfter, boolean resume, Objective<B> obj,
                                  DataStream.Opener<B> data, TrainListener listener) throws IOException {
         return run(t, outDir, maxSteps, stopAfter, resume, obj, data, listener, World.SINGLE);
     }
 
+    /** As above over the ranks of world; rank 0 alone locks the folder (see {@link RunFolder#open(Path, boolean, boolean, boolean, Map, Path, World)}). */
+    public static <B> Result run(TrainConfig.Train t, Path outDir, long maxSteps, Long stopAfter, boolean resume, Objective<B> obj,
+                                 DataStream.Opener<B> data, TrainListener listener, World world) throws IOException {
+        try (RunFolder folder = RunFolder.open(outDir, resume, false, false, Map.of(), null, world)) {
+            return run(t, folder, maxSteps, stopAfter, obj, data, listener, null, world);
+        }
+    }
+
+    /**
+     * Trains obj for maxSteps (schedule length) into the locked run folder, resuming from the
+     * folder's validated checkpoint when it has one. stopAfter: end the session after that many
+     * steps (checkpointing there) while the schedule still spans maxSteps, for --resume later.
+     * banner: the run's first line (null: none).
+     */
+    public static <B> Result run(TrainConfig.Train t, RunFolder folder, long maxSteps, Long stopAfter, Objective<B> obj,
+                                 DataStream.Opener<B> data, TrainListener listener, RunBanner.First banner) throws IOException {
+        return run(t, folder, maxSteps, stopAfter, obj, data, listener, banner, World.SINGLE);
+    }
+
     /**
      * As above over the ranks of world (issue 10): gradients averaged over ranks (bucketed, during
      * backward), losses logged as their mean over ranks, img_per_s over all ranks; rank 0 alone
-     * tells the listener, writes metrics.jsonl, checkpoints (between barriers) and the final model.
+     * tells the listener (the banner included), writes metrics.jsonl, checkpoints (between
+     * barriers) and the final model. The non-finite-loss check reads the losses averaged over the
+     * ranks, so every rank stops at the same step.
      */
-    public static <B> Result run(TrainConfig.Train t, Path outDir, long maxSteps, Long stopAfter, boolean resume, Objective<B> obj,
-                                 DataStream.Opener<B> data, TrainListener listener, World world) throws IOException {
+    public static <B> Result run(TrainConfig.Train t, RunFolder folder, long maxSteps, Long stopAfter, Objective<B> obj,
+                                 DataStream.Opener<B> data, TrainListener listener, RunBanner.First banner, World world) throws IOException {
         if (!world.isMain()) listener = TrainListener.SILENT;
-        Files.createDirectories(outDir);
-        Checkpoints ckpts = new Checkpoints(outDir);
+        Path outDir = folder.dir();
+        Checkpoints ckpts = folder.checkpoints();
         Path metricsFile = outDir.resolve("metrics.jsonl");
         long startStep = 0, cursor = 0, skippedTotal = 0;
         try (AdamW opt = new AdamW(obj.trainable(), t.beta1(), t.beta2(), 1e-8, t.weightDecay())) {
-            Path latest = resume ? ckpts.latest() : null;
-            if (resume && latest == null) throw new TorchException(outDir + ": --resume given but no checkpoint under " + ckpts.dir());
+            Path latest = folder.resumeFrom();
             if (latest != null) world.checkResume(outDir);
             if (latest != null) {
                 Checkpoints.State st = Checkpoints.readState(latest);
@@ -74,13 +89,17 @@ public final class TrainLoop {
                 }
                 startStep = st.step();
                 cursor = st.cursor();
-                if (world.isMain()) truncateMetrics(metricsFile, startStep);
+                if (world.isMain()) {
+                    MetricsFile.truncateAfter(metricsFile, startStep);
+                    folder.recordConfigChange(metricsFile, startStep);
+                }
             } else if (world.isMain()) {
                 Files.deleteIfExists(metricsFile);
                 world.recordSize(outDir);
             }
             LrSchedule schedule = new LrSchedule(t.lr(), t.minLr(), t.warmupLr(), t.warmupSteps(), maxSteps);
             ObjectMapper json = new ObjectMapper();
+            if (banner != null) listener.message(banner.line(latest, startStep, maxSteps, folder.movedAside()));
             listener.started(startStep, maxSteps, latest);
             try (DataStream<B> stream = data.open(cursor); GradientSync sync = world.gradientSync(obj.trainable())) {
                 long lastLog = System.nanoTime(), imagesSinceLog = 0;
@@ -103,17 +122,23 @@ public final class TrainLoop {
                             accumulate(sums, losses, t.accumSteps());
                         }
                         if (sync != null) sync.finish();
+                        boolean logs = (step + 1) % t.logEvery() == 0 || step + 1 == maxSteps;
+                        Map<String, Double> mean = null;
+                        // a step whose loss is not finite must reach neither metrics.jsonl nor a checkpoint
+                        if (logs || (step + 1) % t.checkpointEvery() == 0 || step + 1 == endStep) {
+                            Map<String, Tensor> local = new LinkedHashMap<>(sums);
+                            local.put("skipped", Torch.scalar(skippedTotal, io.xformer.nn.DType.F64));
+                            mean = world.mean(local);  // one all-reduce: every rank decides on the same values
+                            LossCheck.requireFiniteValues(mean, step + 1, ckpts);
+                        }
                         double gradNorm = t.gradClip() > 0 ? opt.clipGradNorm(t.gradClip()) : Double.NaN;
                         opt.step(lr);
                         opt.zeroGrad();
-                        if ((step + 1) % t.logEvery() == 0 || step + 1 == maxSteps) {
+                        if (logs) {
                             double secs = (System.nanoTime() - lastLog) / 1e9;
                             Map<String, Double> metrics = new LinkedHashMap<>();
                             metrics.put("step", (double) (step + 1));
                             metrics.put("lr", lr);
-                            Map<String, Tensor> local = new LinkedHashMap<>(sums);
-                            local.put("skipped", Torch.scalar(skippedTotal, io.xformer.nn.DType.F64));
-                            Map<String, Double> mean = world.mean(local);
                             for (var e : sums.keySet()) metrics.put(e, mean.get(e));
                             if (!Double.isNaN(gradNorm)) metrics.put("grad_norm", gradNorm);
                             metrics.put("img_per_s", imagesSinceLog * world.size() / Math.max(secs, 1e-9));
@@ -123,6 +148,8 @@ public final class TrainLoop {
                             lastLog = System.nanoTime();
                             imagesSinceLog = 0;
                         }
+                    } catch (TorchException e) {
+                        throw LossCheck.explain(e, step + 1, ckpts);
                     }
                     if ((step + 1) % t.checkpointEvery() == 0 || step + 1 == endStep) {
                         // every rank has finished the step before rank 0 writes, and waits until it is on disk
@@ -140,8 +167,7 @@ public final class TrainLoop {
                 return new Result(maxSteps, new Objective.Finished(outDir.resolve("model"), Map.of()), skippedTotal);
             }
             Objective.Finished f = obj.finish(outDir);
-            if (!f.evaluation().isEmpty())
-                Files.writeString(outDir.resolve("eval.json"), json.writerWithDefaultPrettyPrinter().writeValueAsString(f.evaluation()));
+            if (!f.evaluation().isEmpty()) MetricsFile.writeEval(outDir.resolve("eval.json"), f.evaluation());
             world.barrier();
             return new Result(maxSteps, f, skippedTotal);
         }
@@ -163,17 +189,5 @@ public final class TrainLoop {
         });
         Files.writeString(file, json.writeValueAsString(o) + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 StandardOpenOption.APPEND);
-    }
-
-    /** Drops lines past the resumed step (written after the checkpoint by an interrupted run). */
-    static void truncateMetrics(Path file, long step) throws IOException {
-        if (!Files.isRegularFile(file)) return;
-        ObjectMapper json = new ObjectMapper();
-        List<String> keep = new ArrayList<>();
-        for (String line : Files.readAllLines(file)) {
-            if (line.isBlank()) continue;
-            if (json.readTree(line).path("step").asLong() <= step) keep.add(line);
-        }
-        Files.write(file, keep);
     }
 }

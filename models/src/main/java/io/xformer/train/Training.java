@@ -2,7 +2,9 @@ package io.xformer.train;
 
 import io.xformer.data.Synthetic;
 import io.xformer.nn.Scope;
-import io.xformer.nn.TorchException;
+import io.xformer.data.Source;
+import io.xformer.nn.ConfigException;
+import io.xformer.nn.Device;
 import io.xformer.text.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -34,41 +36,71 @@ public final class Training {
         return run(cfg, stage, outDir, maxStepsOverride, stopAfter, resume, null, listener);
     }
 
+    public static Result run(TrainConfig cfg, String stage, Path outDir, Long maxStepsOverride, Long stopAfter, boolean resume,
+                             Path previousModel, TrainListener listener) throws IOException {
+        return run(cfg, stage, outDir, maxStepsOverride, stopAfter, resume, false, false, previousModel, listener);
+    }
+
     /**
      * Runs stage of cfg into outDir. maxStepsOverride replaces train.max_steps; stopAfter ends the
      * session after that step with a checkpoint (the schedule still spans max_steps).
+     * overwrite: move a run already in outDir aside (refused otherwise without resume);
+     * allowConfigChange: resume under a config whose fingerprint differs (recorded in metrics.jsonl).
      * previousModel: the stage-2 model a VQA stage without its own init starts from (null: stage 2's default output).
      */
     public static Result run(TrainConfig cfg, String stage, Path outDir, Long maxStepsOverride, Long stopAfter, boolean resume,
-                             Path previousModel, TrainListener listener) throws IOException {
-        return run(cfg, stage, outDir, maxStepsOverride, stopAfter, resume, previousModel, listener, World.SINGLE);
+                             boolean overwrite, boolean allowConfigChange, Path previousModel, TrainListener listener) throws IOException {
+        return run(cfg, stage, outDir, maxStepsOverride, stopAfter, resume, overwrite, allowConfigChange, previousModel, listener,
+                World.SINGLE);
     }
 
-    /** As above, as one rank of world (issue 10). */
+    /** As above, as one rank of world (issue 10): rank 0 alone locks and checks the folder and prints the first line. */
     public static Result run(TrainConfig cfg, String stage, Path outDir, Long maxStepsOverride, Long stopAfter, boolean resume,
-                             Path previousModel, TrainListener listener, World world) throws IOException {
+                             boolean overwrite, boolean allowConfigChange, Path previousModel, TrainListener listener, World world)
+            throws IOException {
         if (!STAGES.contains(stage))
-            throw new TorchException("--stage " + stage + " is not implemented (stages: " + String.join(", ", STAGES) + ")");
-        if (stage.equals("1")) {
-            if (cfg.model() == null) throw new TorchException(cfg.file() + ": no stage-1 part (\"model\", \"data\", \"train\")");
-            long maxSteps = maxStepsOverride != null ? maxStepsOverride : cfg.train().maxSteps();
-            ensureSynthetic(cfg.data(), listener, world);
-            try (Scope root = Scope.open(); Tokenizer tok = Tokenizer.open(cfg.tokenizer());
-                 Stage1Objective obj = new Stage1Objective(cfg, tok, world)) {
-                return result(TrainLoop.run(cfg.train(), outDir, maxSteps, stopAfter, resume, obj, Stage1Objective.data(cfg, tok, world),
-                        listener, world));
+            throw new IllegalArgumentException("--stage " + stage + " is not implemented (stages: " + String.join(", ", STAGES) + ")");
+        TrainConfig.Train t = trainOf(cfg, stage);
+        long maxSteps = maxStepsOverride != null ? maxStepsOverride : t.maxSteps();
+        // the folder is locked and checked (run already there, checkpoint, fingerprint) before anything is built or written
+        try (RunFolder folder = RunFolder.open(outDir, resume, overwrite, allowConfigChange, Fingerprint.of(cfg, stage, maxSteps), cfg.file(),
+                world)) {
+            if (stage.equals("1")) {
+                ensureSynthetic(cfg.data(), listener, world);
+                try (Scope root = Scope.open(); Tokenizer tok = Tokenizer.open(cfg.tokenizer());
+                     Stage1Objective obj = new Stage1Objective(cfg, tok, world)) {
+                    Source train = Sources.of(cfg.data().train());
+                    RunBanner.First banner = RunBanner.of(cfg.file(), stage, cfg.model().path("variant").asText("xformer"),
+                            Device.parse(t.device()), obj.model.numTrainable(), obj.model.numParameters(), train.size(), t, outDir);
+                    return result(TrainLoop.run(t, folder, maxSteps, stopAfter, obj, Stage1Objective.data(cfg, tok, train, world), listener,
+                            banner, world));
+                }
+            }
+            TrainConfig.LmStage st = stage.equals("2") ? cfg.stage2() : cfg.vqa();
+            ensureSynthetic(st.data(), listener, world);
+            Path init = previousModel != null ? previousModel : defaultOutput(cfg, "2").resolve("model");
+            try (Scope root = Scope.open(); Tokenizer qtok = Tokenizer.open(cfg.tokenizer()); Tokenizer llmTok = Tokenizer.open(st.llmTokenizer());
+                 LmObjective obj = new LmObjective(st, cfg.tokenizer(), qtok, llmTok, init)) {
+                Source train = Sources.of(st.data().train());
+                RunBanner.First banner = RunBanner.of(cfg.file(), stage, obj.model.cfg.variant() + " with " + obj.model.languageModel.getClass().getSimpleName(), Device.parse(t.device()),
+                        obj.model.numTrainable(), obj.model.numParameters(), train.size(), t, outDir);
+                return result(TrainLoop.run(t, folder, maxSteps, stopAfter, obj, LmObjective.data(st, qtok, train, world, cfg.file()), listener,
+                        banner, world));
             }
         }
-        TrainConfig.LmStage st = stage.equals("2") ? cfg.stage2() : cfg.vqa();
-        if (st == null) throw new TorchException(cfg.file() + ": no \"" + (stage.equals("2") ? "stage2" : stage) + "\" section");
-        long maxSteps = maxStepsOverride != null ? maxStepsOverride : st.train().maxSteps();
-        ensureSynthetic(st.data(), listener, world);
-        Path init = previousModel != null ? previousModel : defaultOutput(cfg, "2").resolve("model");
-        try (Scope root = Scope.open(); Tokenizer qtok = Tokenizer.open(cfg.tokenizer()); Tokenizer llmTok = Tokenizer.open(st.llmTokenizer());
-             LmObjective obj = new LmObjective(st, cfg.tokenizer(), qtok, llmTok, init)) {
-            return result(TrainLoop.run(st.train(), outDir, maxSteps, stopAfter, resume, obj, LmObjective.data(st, qtok, world, cfg.file()),
-                    listener, world));
+    }
+
+    /** The resolved train section of a stage; a config without that stage's part is refused. */
+    static TrainConfig.Train trainOf(TrainConfig cfg, String stage) {
+        if (stage.equals("1")) {
+            if (cfg.model() == null)
+                throw new ConfigException(cfg.file() + ": no stage-1 part (\"model\", \"data\", \"train\"); this config runs stages "
+                        + String.join(", ", cfg.stages()));
+            return cfg.train();
         }
+        TrainConfig.LmStage st = stage.equals("2") ? cfg.stage2() : cfg.vqa();
+        if (st == null) throw new ConfigException(cfg.file() + ": no \"" + (stage.equals("2") ? "stage2" : stage) + "\" section");
+        return st.train();
     }
 
     private static Result result(TrainLoop.Result r) {
@@ -76,13 +108,13 @@ public final class Training {
                 : new Result(r.steps(), r.finished().modelDir(), r.finished().evaluation(), r.skipped());
     }
 
-    /** Generates the synthetic set when the config asks for one and it is not there yet. */
     /** Rank 0 generates the synthetic set while the others wait. */
     static void ensureSynthetic(TrainConfig.Data data, TrainListener out, World world) throws IOException {
         if (world.isMain()) ensureSynthetic(data, out);
         world.barrier();
     }
 
+    /** Generates the synthetic set when the config asks for one and it is not there yet. */
     static void ensureSynthetic(TrainConfig.Data data, TrainListener out) throws IOException {
         TrainConfig.SyntheticSpec s = data.synthetic();
         if (s == null || Files.isRegularFile(s.dir().resolve("captions_train.json"))) return;

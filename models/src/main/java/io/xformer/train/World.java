@@ -54,7 +54,7 @@ public final class World {
     /** This rank's share of the global batch. */
     public int localBatch(int globalBatch, Path config) {
         if (globalBatch % size() != 0)
-            throw new TorchException(config + ": train.batch_size " + globalBatch + " (the global batch) does not divide by the "
+            throw new io.xformer.nn.ConfigException(config + ": train.batch_size " + globalBatch + " (the global batch) does not divide by the "
                     + size() + " ranks");
         return globalBatch / size();
     }
@@ -91,6 +91,14 @@ public final class World {
         return out;
     }
 
+    /** True on every rank when ok is true on every rank (one all-reduce); ok itself in one process. */
+    public boolean allAgree(boolean ok) {
+        if (size() == 1) return ok;
+        try (io.xformer.nn.Scope s = io.xformer.nn.Scope.open()) {
+            return mean(Map.of("ok", Torch.scalar(ok ? 1 : 0, io.xformer.nn.DType.F64))).get("ok") > 0.999999;
+        }
+    }
+
     public void barrier() {
         if (group != null) group.barrier();
     }
@@ -108,7 +116,7 @@ public final class World {
         Path f = runDir.resolve(FILE);
         int was = Files.isRegularFile(f) ? new ObjectMapper().readTree(f.toFile()).path("world_size").asInt(1) : 1;
         if (was != size())
-            throw new TorchException(runDir + ": the run was started on " + was + " rank(s), this resume has " + size()
+            throw new io.xformer.nn.InputException(runDir + ": the run was started on " + was + " rank(s), this resume has " + size()
                     + "; a resume is exact only on the same number of ranks (random draws and, with LAVIS's ITC gather,"
                     + " gradients depend on how the batch is split); resume with " + (was == 1 ? "no --nproc" : "--nproc " + was)
                     + " or start a new run");

@@ -39,10 +39,10 @@ class VqaJsonTest {
         assertTrue(g.describe(0).endsWith("7.jpg"));
 
         assertEquals(Set.of("a.png", "b.png"), VqaJson.imagesOf(lavis));
-        var e = assertThrows(io.xformer.nn.TorchException.class, () -> VqaJson.open("vqav2", ann, null, tmp, null));
+        var e = assertThrows(io.xformer.nn.InputException.class, () -> VqaJson.open("vqav2", ann, null, tmp, null));
         assertTrue(e.getMessage().contains("questions"), e.getMessage());
         Files.writeString(lavis, "[{\"image\": \"a.png\", \"question\": \"What?\"}]");
-        e = assertThrows(io.xformer.nn.TorchException.class, () -> VqaJson.open("lavis", lavis, null, tmp, null));
+        e = assertThrows(io.xformer.nn.InputException.class, () -> VqaJson.open("lavis", lavis, null, tmp, null));
         assertTrue(e.getMessage().contains("entry 0") && e.getMessage().contains("lavis.json"), e.getMessage());
     }
 }

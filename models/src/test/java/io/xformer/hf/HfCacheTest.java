@@ -2,8 +2,8 @@ package io.xformer.hf;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.xformer.nn.InputException;
 import io.xformer.nn.Scope;
-import io.xformer.nn.TorchException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,17 +46,18 @@ class HfCacheTest {
     void aMissSaysWhereItLooked() throws IOException {
         Path hub = fakeHub("facebook", "vit-mae-tiny");
         List<Path> hubs = List.of(hub);
-        TorchException e = assertThrows(TorchException.class, () -> HfCache.resolve(Path.of("facebook/vit-mae-huge"), hubs));
+        // a miss is bad input (exit 3), not a libtorch failure
+        InputException e = assertThrows(InputException.class, () -> HfCache.resolve(Path.of("facebook/vit-mae-huge"), hubs));
         assertTrue(e.getMessage().contains(hub.resolve("models--facebook--vit-mae-huge/refs/main").toString()), e.getMessage());
         assertTrue(e.getMessage().contains("nothing is downloaded"), e.getMessage());
-        e = assertThrows(TorchException.class, () -> HfCache.resolve(Path.of("facebook/vit-mae-tiny@v3"), hubs));
+        e = assertThrows(InputException.class, () -> HfCache.resolve(Path.of("facebook/vit-mae-tiny@v3"), hubs));
         assertTrue(e.getMessage().contains("refs/v3"), e.getMessage());
         // a ref naming a snapshot that is not there
         Files.writeString(hub.resolve("models--facebook--vit-mae-tiny/refs/broken"), "abc");
-        e = assertThrows(TorchException.class, () -> HfCache.resolve(Path.of("facebook/vit-mae-tiny@broken"), hubs));
+        e = assertThrows(InputException.class, () -> HfCache.resolve(Path.of("facebook/vit-mae-tiny@broken"), hubs));
         assertTrue(e.getMessage().contains("snapshots/abc"), e.getMessage());
         // through the checkpoint loader, with the default hub folders
-        e = assertThrows(TorchException.class, () -> HfCheckpoint.open(Path.of("no-such-org-xyz/no-such-model")));
+        e = assertThrows(InputException.class, () -> HfCheckpoint.open(Path.of("no-such-org-xyz/no-such-model")));
         assertTrue(e.getMessage().contains("models--no-such-org-xyz--no-such-model"), e.getMessage());
     }
 
@@ -80,7 +81,12 @@ class HfCacheTest {
     void trainingConfigInitPathsTakeIds() throws IOException {
         Path dir = tmp.resolve("cfg");
         Files.createDirectories(dir.resolve("local-org/vit"));
-        String cfg = "{\"model\": {}, \"tokenizer\": \"tok.json\", \"data\": {\"train\": [{\"annotations\": \"a.json\"}]},"
+        // a real (strictly checked) model section and tokenizer: configs/tiny.json's
+        Path root = Path.of(System.getProperty("xformer.root", "..")).toAbsolutePath().normalize();
+        String model = new com.fasterxml.jackson.databind.ObjectMapper().readTree(root.resolve("configs/tiny.json").toFile()).get("model")
+                .toString();
+        String tok = root.resolve("test-data/hf-tiny/tokenizer-wordpiece/tokenizer.json").toString();
+        String cfg = "{\"model\": " + model + ", \"tokenizer\": \"" + tok + "\", \"data\": {\"train\": [{\"annotations\": \"a.json\"}]},"
                 + " \"init\": {\"vision\": \"local-org/vit\", \"qformer\": \"QFORMER\"}}";
         // a folder beside the config wins over the id of the same spelling
         Files.writeString(dir.resolve("ok.json"), cfg.replace("QFORMER", "local-org/vit"));
@@ -88,7 +94,7 @@ class HfCacheTest {
         assertEquals(dir.resolve("local-org/vit"), c.init().vision());
         // an id with no folder goes to the HF cache, whose miss names the cache entry
         Files.writeString(dir.resolve("miss.json"), cfg.replace("QFORMER", "no-such-org-xyz/bert@v1"));
-        TorchException e = assertThrows(TorchException.class, () -> io.xformer.train.TrainConfig.load(dir.resolve("miss.json")));
+        InputException e = assertThrows(InputException.class, () -> io.xformer.train.TrainConfig.load(dir.resolve("miss.json")));
         assertTrue(e.getMessage().contains("models--no-such-org-xyz--bert/refs/v1"), e.getMessage());
     }
 }

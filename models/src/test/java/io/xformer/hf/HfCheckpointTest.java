@@ -3,7 +3,7 @@ package io.xformer.hf;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.xformer.nn.Scope;
-import io.xformer.nn.TorchException;
+import io.xformer.nn.InputException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,18 +45,18 @@ class HfCheckpointTest {
         Path shard = dir.resolve("model-00002-of-00004.safetensors");
         byte[] bytes = Files.readAllBytes(shard);
         Files.write(shard, Arrays.copyOf(bytes, bytes.length - 10));
-        TorchException e = assertThrows(TorchException.class, () -> HfCheckpoint.open(dir));
+        InputException e = assertThrows(InputException.class, () -> HfCheckpoint.open(dir));
         assertTrue(e.getMessage().contains("model-00002-of-00004.safetensors"), e.getMessage());
         Files.delete(shard);
-        e = assertThrows(TorchException.class, () -> HfCheckpoint.open(dir));
+        e = assertThrows(InputException.class, () -> HfCheckpoint.open(dir));
         assertTrue(e.getMessage().contains("model-00002-of-00004.safetensors") && e.getMessage().contains("missing"),
                 e.getMessage());
-        e = assertThrows(TorchException.class, () -> HfCheckpoint.open(tmp.resolve("nowhere")));
+        e = assertThrows(InputException.class, () -> HfCheckpoint.open(tmp.resolve("nowhere")));
         assertTrue(e.getMessage().contains("nowhere"), e.getMessage());
         Path noWeights = tmp.resolve("noweights");
         Files.createDirectories(noWeights);
         Files.writeString(noWeights.resolve("config.json"), "{\"architectures\": [\"OPTForCausalLM\"]}");
-        e = assertThrows(TorchException.class, () -> HfCheckpoint.open(noWeights));
+        e = assertThrows(InputException.class, () -> HfCheckpoint.open(noWeights));
         assertTrue(e.getMessage().contains("model.safetensors"), e.getMessage());
     }
 }

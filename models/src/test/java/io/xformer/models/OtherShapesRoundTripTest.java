@@ -188,7 +188,7 @@ class OtherShapesRoundTripTest {
             assertEquals(java.util.List.of("extra.weight"), r.unexpected());
             assertEquals(1, r.mismatched().size());
             assertTrue(r.mismatched().get(0).contains("language_projection.bias") && r.mismatched().get(0).contains("[7]"));
-            io.xformer.nn.TorchException e = assertThrows(io.xformer.nn.TorchException.class, () -> new XFormerForConditionalGeneration(
+            io.xformer.nn.InputException e = assertThrows(io.xformer.nn.InputException.class, () -> new XFormerForConditionalGeneration(
                     XFormerForConditionalGeneration.Config.from(cfg)).loadStateDict(Module.TensorSource.of(sd), null, DType.F32, Device.CPU, true));
             assertTrue(e.getMessage().contains("query_tokens") && e.getMessage().contains("extra.weight"), e.getMessage());
             // bf16 on load: floating weights converted, the parameter count unchanged

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.xformer.nn.TorchException;
+import io.xformer.nn.InputException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -47,7 +47,7 @@ class TokenizerTest {
 
     @Test
     void missingFileIsNamed() {
-        TorchException e = assertThrows(TorchException.class, () -> Tokenizer.open(HF.resolve("nope.json")));
+        InputException e = assertThrows(InputException.class, () -> Tokenizer.open(HF.resolve("nope.json")));
         assertTrue(e.getMessage().contains("nope.json"));
     }
 }

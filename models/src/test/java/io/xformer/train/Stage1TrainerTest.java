@@ -134,7 +134,7 @@ class Stage1TrainerTest {
     @Test
     void resumeWithoutACheckpointIsAClearError() throws IOException {
         Path cfg = config("nockpt", data.resolve("captions_train.json"), 4);
-        var e = assertThrows(io.xformer.nn.TorchException.class,
+        var e = assertThrows(io.xformer.nn.InputException.class,
                 () -> Training.run(TrainConfig.load(cfg), "1", tmp.resolve("empty-run"), null, null, true, TrainListener.SILENT));
         assertTrue(e.getMessage().contains("no checkpoint"), e.getMessage());
     }

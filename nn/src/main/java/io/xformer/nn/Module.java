@@ -172,7 +172,7 @@ public abstract class Module implements AutoCloseable {
         }
         for (String k : mine.keySet()) if (!seen.contains(k)) missing.add(k);
         LoadReport report = new LoadReport(List.copyOf(missing), List.copyOf(unexpected), List.copyOf(mismatched));
-        if (strict && !report.clean()) throw new TorchException("state dict does not match " + getClass().getSimpleName() + ": " + report);
+        if (strict && !report.clean()) throw new InputException("state dict does not match " + getClass().getSimpleName() + ": " + report);
         try (Scope s = Scope.open(); Guard g = Guard.noGrad()) {
             for (Map.Entry<String, String> e : sourceOf.entrySet()) {
                 Tensor t = src.get(e.getValue());

@@ -100,7 +100,7 @@ public final class SafeTensors implements AutoCloseable {
 
     public Entry entry(String name) {
         Entry e = entries.get(name);
-        if (e == null) throw new TorchException(path + ": no tensor named '" + name + "'");
+        if (e == null) throw new InputException(path + ": no tensor named '" + name + "'");
         return e;
     }
 
@@ -150,8 +150,8 @@ public final class SafeTensors implements AutoCloseable {
 
     private record Header(long fileSize, Map<String, Entry> entries, Map<String, String> metadata) {}
 
-    static TorchException bad(Path path, String what) {
-        return new TorchException(path + ": invalid safetensors file: " + what);
+    static InputException bad(Path path, String what) {
+        return new InputException(path + ": invalid safetensors file: " + what);
     }
 
     private static Header readHeader(Path path) {
@@ -171,8 +171,10 @@ public final class SafeTensors implements AutoCloseable {
             return parseHeader(path, text, 8 + n, fileSize);
         } catch (java.nio.charset.CharacterCodingException e) {
             throw bad(path, "header is not valid UTF-8");
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new InputException(path + ": no such file", e);
         } catch (IOException e) {
-            throw new TorchException(path + ": " + e.getMessage(), e);
+            throw new java.io.UncheckedIOException(path + ": " + e.getMessage(), e);
         }
     }
 
@@ -335,7 +337,7 @@ public final class SafeTensors implements AutoCloseable {
                 // the original error is the one worth reporting
             }
             if (e instanceof RuntimeException r) throw r;
-            throw new TorchException(path + ": " + e.getMessage(), e);
+            throw new java.io.UncheckedIOException(path + ": " + e.getMessage(), (IOException) e);
         }
     }
 

@@ -56,7 +56,8 @@ public final class TorchPickle implements AutoCloseable {
             h = xft_pickle_open(a.allocateFrom(path.toString()),
                     stateKey == null || stateKey.isEmpty() ? MemorySegment.NULL : a.allocateFrom(stateKey));
         }
-        if (h.address() == 0) throw new TorchException(xft_last_error().getString(0));
+        // what the reader refuses is the file (hostile, legacy format, truncated): bad input, not a libtorch failure
+        if (h.address() == 0) throw new InputException(xft_last_error().getString(0));
         try {
             long n = xft_pickle_count(h);
             Map<String, Integer> index = new LinkedHashMap<>();
@@ -127,7 +128,7 @@ public final class TorchPickle implements AutoCloseable {
 
     public Entry entry(String name) {
         Entry e = entries.get(name);
-        if (e == null) throw new TorchException(path + ": no tensor named '" + name + "'");
+        if (e == null) throw new InputException(path + ": no tensor named '" + name + "'");
         return e;
     }
 
@@ -135,7 +136,7 @@ public final class TorchPickle implements AutoCloseable {
     public Tensor get(String name) {
         if (handle == null) throw new IllegalStateException(path + ": closed");
         Integer i = index.get(name);
-        if (i == null) throw new TorchException(path + ": no tensor named '" + name + "'");
+        if (i == null) throw new InputException(path + ": no tensor named '" + name + "'");
         return Tensor.wrap(xft_pickle_tensor(handle, i), path + " tensor '" + name + "'");
     }
 

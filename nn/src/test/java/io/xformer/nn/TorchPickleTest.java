@@ -53,12 +53,12 @@ class TorchPickleTest {
                 assertEquals("", p.stateKey());
                 assertEquals(List.of("a"), p.names());
             }
-            TorchException e = assertThrows(TorchException.class, () -> TorchPickle.open(flat, "model"));
+            InputException e = assertThrows(InputException.class, () -> TorchPickle.open(flat, "model"));
             assertTrue(e.getMessage().startsWith(flat + ": no state key 'model'"), e.getMessage());
-            e = assertThrows(TorchException.class, () -> TorchPickle.open(tmp.resolve("absent.pth"), null));
+            e = assertThrows(InputException.class, () -> TorchPickle.open(tmp.resolve("absent.pth"), null));
             assertTrue(e.getMessage().contains("absent.pth"), e.getMessage());
             Files.writeString(tmp.resolve("text.pth"), "not a checkpoint");
-            e = assertThrows(TorchException.class, () -> TorchPickle.open(tmp.resolve("text.pth"), null));
+            e = assertThrows(InputException.class, () -> TorchPickle.open(tmp.resolve("text.pth"), null));
             assertTrue(e.getMessage().contains("text.pth: not a torch.save checkpoint"), e.getMessage());
         }
     }
