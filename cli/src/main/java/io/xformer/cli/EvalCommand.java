@@ -33,10 +33,10 @@ final class EvalCommand {
         @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json (default: DIR/tokenizer.json)")
         Path tokenizer;
 
-        @Option(names = "--out", required = true, paramLabel = "DIR")
+        @Option(names = "--out", required = true, paramLabel = "DIR", description = "folder for the predictions (official result format), scores.json and figures")
         Path out;
 
-        @Option(names = "--batch-size", defaultValue = "32")
+        @Option(names = "--batch-size", defaultValue = "32", description = "images per forward pass (default: ${DEFAULT-VALUE})")
         int batchSize;
 
         @Option(names = "--max-text-len", defaultValue = "35", description = "tokens per text (LAVIS retrieval: ${DEFAULT-VALUE})")
@@ -114,7 +114,7 @@ final class EvalCommand {
             description = "Zero-shot classification of DIR/<class>/*.png|jpg by ITC against a prompt per class; top-1 / top-5.")
     static final class Classify implements Callable<Integer> {
         @Mixin Stage1Options o;
-        @Option(names = "--data", required = true, paramLabel = "DIR") Path data;
+        @Option(names = "--data", required = true, paramLabel = "DIR", description = "image folder with one sub-folder per class") Path data;
         @Option(names = "--prompt", defaultValue = ClassifyTask.PROMPT, description = "{} = class name (default \"${DEFAULT-VALUE}\")") String prompt;
 
         @Override
@@ -136,7 +136,7 @@ final class EvalCommand {
         @Mixin Stage1Options o;
         @Option(names = "--baseline", paramLabel = "DIR", description = "a second stage-1 folder (e.g. BLIP-2) drawn beside it") Path baseline;
         @Option(names = "--data", required = true, paramLabel = "ANN.json", description = "LAVIS JSON [{image, caption}]") Path data;
-        @Option(names = "--images", paramLabel = "ROOT") Path images;
+        @Option(names = "--images", paramLabel = "ROOT", description = "folder the data file's image paths are relative to (default: beside the data file)") Path images;
 
         @Override
         public Integer call() throws Exception {

@@ -26,7 +26,7 @@ final class EvalGenerationCommands {
         @Mixin
         VisualLmOptions lm;
 
-        @Option(names = "--out", required = true, paramLabel = "DIR")
+        @Option(names = "--out", required = true, paramLabel = "DIR", description = "folder for the predictions (official result format), scores.json and figures")
         Path out;
 
         @Option(names = "--images", paramLabel = "ROOT", description = "image root (default: the folder of the data file)")
@@ -72,7 +72,7 @@ final class EvalGenerationCommands {
             description = "VQAv2 (official question / annotation JSON): answers in the official result format, VQA accuracy.")
     static final class Vqav2 implements Callable<Integer> {
         @Mixin Options o;
-        @Option(names = "--questions", required = true, paramLabel = "Q.json") Path questions;
+        @Option(names = "--questions", required = true, paramLabel = "Q.json", description = "questions JSON (official VQA / GQA format)") Path questions;
         @Option(names = "--annotations", paramLabel = "A.json", description = "scores the answers when given") Path annotations;
         @Option(names = "--variant", defaultValue = "lavis", description = "lavis or official (default ${DEFAULT-VALUE})") String variant;
 
@@ -88,8 +88,8 @@ final class EvalGenerationCommands {
             description = "OK-VQA (official format): as vqav2, answers lemmatised (CoreNLP instead of LAVIS's spaCy); both accuracies.")
     static final class OkVqa implements Callable<Integer> {
         @Mixin Options o;
-        @Option(names = "--questions", required = true, paramLabel = "Q.json") Path questions;
-        @Option(names = "--annotations", paramLabel = "A.json") Path annotations;
+        @Option(names = "--questions", required = true, paramLabel = "Q.json", description = "questions JSON (official VQA / GQA format)") Path questions;
+        @Option(names = "--annotations", paramLabel = "A.json", description = "annotations JSON (official VQA format)") Path annotations;
         @Option(names = "--variant", defaultValue = "lavis", description = "lavis or official (default ${DEFAULT-VALUE})") String variant;
 
         @Override
@@ -104,7 +104,7 @@ final class EvalGenerationCommands {
     @Command(name = "gqa", mixinStandardHelpOptions = true, description = "GQA (testdev balanced questions JSON): LAVIS HEAD's accuracy with the type breakdown.")
     static final class Gqa implements Callable<Integer> {
         @Mixin Options o;
-        @Option(names = "--questions", required = true, paramLabel = "Q.json") Path questions;
+        @Option(names = "--questions", required = true, paramLabel = "Q.json", description = "questions JSON (official VQA / GQA format)") Path questions;
 
         @Override
         public Integer call() throws Exception {
@@ -117,7 +117,7 @@ final class EvalGenerationCommands {
             description = "Captioning on a COCO-format GT file: prompt \"a photo of\", beam 5, 8-30 tokens; BLEU, CIDEr, ROUGE-L.")
     static final class CocoCaption implements Callable<Integer> {
         @Mixin Options o;
-        @Option(names = "--annotations", required = true, paramLabel = "COCO_GT.json") Path annotations;
+        @Option(names = "--annotations", required = true, paramLabel = "COCO_GT.json", description = "ground-truth captions in COCO format (images, annotations)") Path annotations;
 
         @Override
         public Integer call() throws Exception {
@@ -131,7 +131,7 @@ final class EvalGenerationCommands {
     static final class NoCaps implements Callable<Integer> {
         static final VisualLm.Settings NOCAPS = new VisualLm.Settings("a photo of", 5, 80, 10, 1.0);
         @Mixin Options o;
-        @Option(names = "--annotations", required = true, paramLabel = "NOCAPS_GT.json") Path annotations;
+        @Option(names = "--annotations", required = true, paramLabel = "NOCAPS_GT.json", description = "NoCaps ground-truth captions in COCO format") Path annotations;
 
         @Override
         public Integer call() throws Exception {
@@ -144,7 +144,7 @@ final class EvalGenerationCommands {
             description = "Object counting: [{image, question | object, answer}], accuracy and the majority baseline.")
     static final class Oc implements Callable<Integer> {
         @Mixin Options o;
-        @Option(names = "--data", required = true, paramLabel = "FILE") Path data;
+        @Option(names = "--data", required = true, paramLabel = "FILE", description = "questions file in the documented OC / MCI JSON format (see README)") Path data;
 
         @Override
         public Integer call() throws Exception {
@@ -157,7 +157,7 @@ final class EvalGenerationCommands {
             description = "Multi-class identification: [{image, question | object, answer}], accuracy and the majority baseline.")
     static final class Mci implements Callable<Integer> {
         @Mixin Options o;
-        @Option(names = "--data", required = true, paramLabel = "FILE") Path data;
+        @Option(names = "--data", required = true, paramLabel = "FILE", description = "questions file in the documented OC / MCI JSON format (see README)") Path data;
 
         @Override
         public Integer call() throws Exception {

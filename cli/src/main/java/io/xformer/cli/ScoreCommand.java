@@ -32,9 +32,9 @@ final class ScoreCommand {
     @Command(name = "vqa", mixinStandardHelpOptions = true,
             description = "VQA accuracy (VQAv2, OK-VQA) of a result file [{question_id, answer}].")
     static final class Vqa implements Callable<Integer> {
-        @Option(names = "--questions", required = true, paramLabel = "Q.json") Path questions;
-        @Option(names = "--annotations", required = true, paramLabel = "A.json") Path annotations;
-        @Option(names = "--results", required = true, paramLabel = "R.json") Path results;
+        @Option(names = "--questions", required = true, paramLabel = "Q.json", description = "questions JSON (official VQA / GQA format)") Path questions;
+        @Option(names = "--annotations", required = true, paramLabel = "A.json", description = "annotations JSON (official VQA format)") Path annotations;
+        @Option(names = "--results", required = true, paramLabel = "R.json", description = "results JSON in the official format") Path results;
         @Option(names = "--variant", defaultValue = "lavis",
                 description = "lavis (VQA-17 / LAVIS, behind the BLIP-2 numbers) or official (GT-Vision-Lab/VQA 2021); default ${DEFAULT-VALUE}")
         String variant;
@@ -62,10 +62,10 @@ final class ScoreCommand {
     @Command(name = "gqa", mixinStandardHelpOptions = true,
             description = "GQA accuracy (LAVIS HEAD's rule) of a result file [{question_id, pred_ans, gt_ans}].")
     static final class Gqa implements Callable<Integer> {
-        @Option(names = "--results", required = true, paramLabel = "R.json") Path results;
+        @Option(names = "--results", required = true, paramLabel = "R.json", description = "results JSON in the official format") Path results;
         @Option(names = "--questions", paramLabel = "testdev_balanced_questions.json",
                 description = "adds the accuracy per types.structural and types.semantic") Path questions;
-        @Option(names = "--json") boolean json;
+        @Option(names = "--json", description = "print JSON instead of a table") boolean json;
 
         @Override
         public Integer call() throws Exception {
@@ -85,7 +85,7 @@ final class ScoreCommand {
         @Option(names = "--annotations", required = true, paramLabel = "COCO_GT.json", description = "COCO format: images, annotations")
         Path annotations;
         @Option(names = "--results", required = true, paramLabel = "R.json", description = "[{image_id, caption}]") Path results;
-        @Option(names = "--json") boolean json;
+        @Option(names = "--json", description = "print JSON instead of a table") boolean json;
 
         @Override
         public Integer call() throws Exception {
@@ -101,7 +101,7 @@ final class ScoreCommand {
         @Option(names = "--scores", required = true, paramLabel = "S.json",
                 description = "n_images, n_texts, img2txt, txt2img, itc_sim and itm_logit (image x text)") Path scores;
         @Option(names = "--k", paramLabel = "K", description = "re-rank depth (default: the file's k_test, else 128)") Integer k;
-        @Option(names = "--json") boolean json;
+        @Option(names = "--json", description = "print JSON instead of a table") boolean json;
 
         @Override
         public Integer call() throws Exception {
