@@ -87,7 +87,7 @@ public final class TrainLoop {
                             losses.get("loss").div(t.accumSteps()).backward();
                             accumulate(sums, losses, t.accumSteps());
                         }
-                        if (t.gradClip() > 0) opt.clipGradNorm(t.gradClip());
+                        if (t.gradClip() > 0) opt.clipGradNormOnDevice(t.gradClip()); // no host sync
                         opt.step(lr);
                         opt.zeroGrad();
                         if ((step + 1) % t.logEvery() == 0 || step + 1 == maxSteps) {
