@@ -23,8 +23,15 @@ int64_t now_ns() {
 }
 
 struct Frame : at::ObserverContext {
+  uint64_t id = 0;
   int64_t start_ns = 0;
-  int64_t child_ns = 0;  // time spent in ops called from this one: not its self time
+};
+
+// An op in progress on this thread; plain values, so an op that ends on another thread leaves
+// nothing dangling here.
+struct Open {
+  uint64_t id;
+  int64_t child_ns;  // time spent in ops called from this one: not its self time
 };
 
 struct Totals {
@@ -40,11 +47,13 @@ std::string report;                              // the last stopped session's, 
 bool recording = false;                          // guarded by mu
 at::CallbackHandle handle = 0;
 
-thread_local std::vector<Frame*> stack;
+std::atomic<uint64_t> next_id{1};
+thread_local std::vector<Open> stack;
 
 std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
   auto f = std::make_unique<Frame>();
-  stack.push_back(f.get());
+  f->id = next_id.fetch_add(1, std::memory_order_relaxed);
+  stack.push_back(Open{f->id, 0});
   f->start_ns = now_ns();
   return f;
 }
@@ -53,17 +62,20 @@ void on_end(const at::RecordFunction& fn, at::ObserverContext* ctx) {
   int64_t end = now_ns();
   auto* f = static_cast<Frame*>(ctx);
   if (f == nullptr) return;
-  // normally the top of this thread's stack; an op ending elsewhere is taken out where it is
-  auto it = std::find(stack.rbegin(), stack.rend(), f);
-  if (it != stack.rend()) stack.erase(std::next(it).base());
-  int64_t total = end - f->start_ns;
-  if (it != stack.rend() && !stack.empty()) stack.back()->child_ns += total;
+  int64_t total = end - f->start_ns, child = 0;
+  // normally the top of this thread's stack; an op that ended on another thread counts as all self time
+  auto it = std::find_if(stack.rbegin(), stack.rend(), [&](const Open& o) { return o.id == f->id; });
+  if (it != stack.rend()) {
+    child = it->child_ns;
+    stack.erase(std::next(it).base());
+    if (!stack.empty()) stack.back().child_ns += total;
+  }
   std::string name = fn.name();
   std::lock_guard<std::mutex> lock(mu);
   auto [slot, fresh] = totals.try_emplace(name);
   if (fresh) names_in_order.push_back(name);
   slot->second.calls += 1;
-  slot->second.self_ns += total - f->child_ns;
+  slot->second.self_ns += total - child;
   slot->second.total_ns += total;
 }
 
