@@ -113,6 +113,12 @@ xft_tensor* xft_randint(int64_t low, int64_t high, const int64_t* dims, int64_t 
 xft_tensor* xft_randperm(int64_t n, int device_type, int device_index, xft_generator* gen);
 /* copies nbytes (must equal numel * element size) from host memory into a new CPU tensor */
 xft_tensor* xft_from_data(const void* data, int64_t nbytes, const int64_t* dims, int64_t ndim, int dtype);
+/* A new uninitialised contiguous CPU tensor, in page-locked memory when pinned != 0 (for
+ * asynchronous uploads; needs a CUDA libtorch), and its element memory: host data copied
+ * there once becomes the tensor (the one copy on the way from a Java array). */
+xft_tensor* xft_empty_host(const int64_t* dims, int64_t ndim, int dtype, int pinned);
+/* the element memory of a contiguous CPU tensor (NULL with an error otherwise); valid while t lives */
+void* xft_host_data(xft_tensor* t);
 /* copies the tensor (any device, any layout) into host memory as contiguous elements */
 int xft_copy_to_host(const xft_tensor* t, void* dst, int64_t nbytes);
 
@@ -246,6 +252,9 @@ xft_guard* xft_enable_grad_enter(void);
 xft_guard* xft_inference_mode_enter(void);
 /* autocast to dtype (XFT_BF16 / XFT_F16) for ops on device_type */
 xft_guard* xft_autocast_enter(int device_type, int dtype);
+/* the caller vouches that every embedding index used until exit was checked on the host before
+ * upload (or built in range): xft_embedding skips its device-side check, a host sync on CUDA */
+xft_guard* xft_ids_checked_on_host_enter(void);
 void xft_guard_exit(xft_guard* g);
 int xft_is_grad_enabled(void);
 int xft_is_inference_mode(void);
@@ -318,6 +327,21 @@ int xft_ddp_finish(xft_ddp* s);
 int xft_ddp_set_sync(xft_ddp* s, int sync);
 int64_t xft_ddp_bucket_count(const xft_ddp* s);
 void xft_ddp_free(xft_ddp* s);
+
+/* ---- measurement: host syncs and the op profiler ------------------------------ */
+/* Device-to-host reads since the library loaded: xft_item, xft_copy_to_host and the library's
+ * own reads of tensor values (the CUDA embedding index check, masked_scatter's count). On a
+ * GPU each one waits for the device; a training step should make none except when logging. */
+int64_t xft_d2h_reads(void);
+/* Starts recording every libtorch op on every thread through RecordFunction callbacks (what
+ * torch.profiler records from); an error when already recording. */
+int xft_profiler_start(void);
+/* Stops recording and keeps the report: one line per op name, in first-call order,
+ * "name<TAB>calls<TAB>self_us<TAB>total_us" (self = total minus the ops called inside it). */
+int xft_profiler_stop(void);
+/* Copies the last report into buf (at most cap - 1 bytes and a NUL); returns its full length
+ * (call again with a larger buffer when that is >= cap), -1 on error. */
+int64_t xft_profiler_report(char* buf, int64_t cap);
 
 #ifdef __cplusplus
 }

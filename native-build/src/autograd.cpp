@@ -35,6 +35,11 @@ struct AutocastGuard final : xft_guard {
   xft::compat::AutocastState previous;
 };
 
+struct IdsCheckedOnHostGuard final : xft_guard {
+  IdsCheckedOnHostGuard() { ++xft::ids_checked_on_host; }
+  ~IdsCheckedOnHostGuard() override { --xft::ids_checked_on_host; }
+};
+
 }  // namespace
 
 using namespace xft;
@@ -81,6 +86,10 @@ xft_tensor* xft_detach(const xft_tensor* t) { return tensor_call([&] { return ge
 xft_guard* xft_no_grad_enter(void) { return value_call<xft_guard*>(nullptr, [] { return new GradModeGuard(false); }); }
 xft_guard* xft_enable_grad_enter(void) { return value_call<xft_guard*>(nullptr, [] { return new GradModeGuard(true); }); }
 xft_guard* xft_inference_mode_enter(void) { return value_call<xft_guard*>(nullptr, [] { return new InferenceModeGuard(); }); }
+
+xft_guard* xft_ids_checked_on_host_enter(void) {
+  return value_call<xft_guard*>(nullptr, [] { return new IdsCheckedOnHostGuard(); });
+}
 
 xft_guard* xft_autocast_enter(int device_type, int dtype) {
   return value_call<xft_guard*>(nullptr, [&] {

@@ -17,6 +17,12 @@ struct xft_tensor {
 namespace xft {
 
 extern std::atomic<int64_t> live_tensors;
+// device-to-host reads (values copied out of a tensor: each waits for the device); xft_d2h_reads()
+extern std::atomic<int64_t> d2h_reads;
+// > 0 while the caller vouches that every embedding index was checked on the host (or built in
+// range): xft_embedding then skips its device-side check, which is a host sync on CUDA
+extern thread_local int ids_checked_on_host;
+inline void count_d2h() { d2h_reads.fetch_add(1, std::memory_order_relaxed); }
 
 // Stores the message of the exception being handled in the thread-local error buffer.
 void store_current_exception() noexcept;

@@ -17,6 +17,7 @@ struct xft_generator {
 namespace xft {
 
 std::atomic<int64_t> live_tensors{0};
+thread_local int ids_checked_on_host = 0;
 static thread_local std::string last_error;
 static thread_local std::string last_string;
 

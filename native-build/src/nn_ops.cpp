@@ -45,7 +45,8 @@ xft_tensor* xft_embedding(const xft_tensor* weight, const xft_tensor* indices) {
     const auto& w = get(weight, "weight");
     const auto& idx = get(indices, "indices");
     // CUDA reports a bad index with a device-side assert that poisons the context: check first.
-    if (idx.numel() > 0 && !idx.is_cpu()) {
+    if (idx.numel() > 0 && !idx.is_cpu() && ids_checked_on_host == 0) {
+      count_d2h();
       auto lo = idx.min().item<int64_t>(), hi = idx.max().item<int64_t>();
       if (lo < 0 || hi >= w.size(0))
         throw std::out_of_range("embedding: index " + std::to_string(lo < 0 ? lo : hi) + " out of range for " +

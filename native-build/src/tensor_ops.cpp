@@ -183,6 +183,7 @@ int xft_is_pinned(const xft_tensor* t) {
 int xft_item(const xft_tensor* t, double* out) {
   return status_call([&] {
     check_out(out, "item");
+    count_d2h();
     *out = get(t).item<double>();
   });
 }
@@ -227,8 +228,21 @@ xft_tensor* xft_from_data(const void* data, int64_t nbytes, const int64_t* dims,
   });
 }
 
+xft_tensor* xft_empty_host(const int64_t* dims, int64_t ndim, int dtype, int pinned) {
+  return tensor_call([&] {
+    return at::empty(dims_ref(dims, ndim), at::TensorOptions().dtype(scalar_type(dtype)).device(at::kCPU).pinned_memory(pinned != 0));
+  });
+}
+void* xft_host_data(xft_tensor* t) {
+  return value_call<void*>(nullptr, [&]() -> void* {
+    at::Tensor& x = get_mut(t);
+    if (!x.is_cpu() || !x.is_contiguous()) throw std::invalid_argument("host_data: tensor is not a contiguous CPU tensor");
+    return x.data_ptr();
+  });
+}
 int xft_copy_to_host(const xft_tensor* t, void* dst, int64_t nbytes) {
   return status_call([&] {
+    count_d2h();
     at::Tensor c = get(t).detach().to(at::kCPU).contiguous();
     if (nbytes != static_cast<int64_t>(c.nbytes()))
       throw std::invalid_argument("copy_to_host: buffer of " + std::to_string(nbytes) + " bytes, tensor has " +
@@ -329,6 +343,7 @@ xft_tensor* xft_masked_scatter(const xft_tensor* t, const xft_tensor* mask, cons
     if (m.scalar_type() != at::kBool)
       throw std::invalid_argument(std::string("masked_scatter: mask must be bool, got ") + c10::toString(m.scalar_type()));
     // libtorch reads past the source when the mask selects more elements than it holds: check first.
+    count_d2h();
     const int64_t selected = at::broadcast_to(m, get(t).sizes()).sum().item<int64_t>();
     if (selected > src.numel())
       throw std::invalid_argument("masked_scatter: mask selects " + std::to_string(selected) + " elements but source has " +

@@ -3,7 +3,10 @@ package io.xformer.cli;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.Torch;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -13,7 +16,8 @@ import picocli.CommandLine.Option;
 final class BenchCommand {
 
     @Command(name = "stage1", mixinStandardHelpOptions = true,
-            description = "Times full stage-1 training steps at a config's dimensions: ms/step, img/s, peak memory.")
+            description = "Times stage-1 training steps at a config's dimensions: start-up, warm-up and the steady state "
+                    + "(median and spread), img/s, peak memory; optionally side by side with the PyTorch reference.")
     static final class Stage1 implements Callable<Integer> {
         @Option(names = "--config", required = true, paramLabel = "FILE", description = "training config whose model is timed")
         java.nio.file.Path config;
@@ -21,7 +25,10 @@ final class BenchCommand {
         @Option(names = "--batch", defaultValue = "2", description = "images per step")
         int batch;
 
-        @Option(names = "--steps", defaultValue = "3", description = "timed steps (after one warm-up step)")
+        @Option(names = "--warmup", defaultValue = "10", description = "untimed steps first (JIT, allocator), at least 1 (default ${DEFAULT-VALUE})")
+        int warmup;
+
+        @Option(names = "--steps", defaultValue = "20", description = "timed steps (per round with --compare-pytorch; default ${DEFAULT-VALUE})")
         int steps;
 
         @Option(names = "--random-weights", description = "initialise randomly instead of from the config's init sources")
@@ -33,17 +40,161 @@ final class BenchCommand {
         @Option(names = "--text-len", defaultValue = "32", description = "caption length in tokens")
         int textLen;
 
+        @Option(names = "--encoders-only", description = "time the frozen encoders' forward (inference mode) instead of a training step")
+        boolean encodersOnly;
+
+        @Option(names = "--profile", description = "print libtorch op counts and self times of one step (the reference's --profile form)")
+        boolean profile;
+
+        @Option(names = "--profile-top", defaultValue = "40", description = "ops listed by --profile (default ${DEFAULT-VALUE})")
+        int profileTop;
+
+        @Option(names = "--compare-pytorch", description = "run the PyTorch reference interleaved on the same config, check the losses, print the ratio")
+        boolean comparePytorch;
+
+        @Option(names = "--pytorch-script", paramLabel = "FILE",
+                description = "the reference (default ../shared/bench/pytorch_stage1_cpu.py relative to the repository root)")
+        java.nio.file.Path pytorchScript;
+
+        @Option(names = "--python", paramLabel = "EXE", description = "the Python with torch (default /usr/bin/python3, Debian's python3-torch, else python3)")
+        String python;
+
+        @Option(names = "--rounds", defaultValue = "3", description = "interleaved rounds with --compare-pytorch (default ${DEFAULT-VALUE})")
+        int rounds;
+
         @Override
         public Integer call() throws Exception {
+            if (warmup < 1 || steps < 1 || rounds < 1) throw new IllegalArgumentException("--warmup, --steps and --rounds must be at least 1");
             io.xformer.train.TrainConfig cfg = io.xformer.train.TrainConfig.load(config);
             io.xformer.nn.Device dev = io.xformer.nn.Device.parse(device != null ? device : cfg.train().device());
             if (dev.isCuda() && !Torch.cudaIsAvailable()) throw new IllegalArgumentException("CUDA requested but " + Torch.version());
-            var r = io.xformer.train.Stage1Bench.run(cfg.model(), cfg.init(), randomWeights, batch, steps, textLen, dev, cfg.train().amp());
-            System.out.printf("bench stage1: %s, batch %d, %d timed steps on %s (%s)%n", config, batch, steps, dev, Torch.version());
-            System.out.printf("  %.1f ms/step   %.2f img/s   %s %.2f GiB%n", r.msPerStep(), r.imagesPerSecond(), r.peakKind(),
-                    r.peakBytes() / (1024.0 * 1024 * 1024));
-            System.out.println("  " + io.xformer.nn.Threads.budget());
+            PyTorchReference ref = null;
+            if (comparePytorch) {
+                if (dev.isCuda()) throw new IllegalArgumentException("--compare-pytorch: the reference runs on the CPU only");
+                java.nio.file.Path root = java.nio.file.Path.of(System.getProperty("xformer.root", "."));
+                String py = python != null ? python : java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
+                ref = new PyTorchReference(py, pytorchScript != null ? pytorchScript
+                        : root.resolve("../shared/bench/pytorch_stage1_cpu.py").normalize());
+                String why = ref.unavailable();
+                if (why != null) throw new IllegalArgumentException("--compare-pytorch: " + why);
+            }
+            var budget = io.xformer.nn.Threads.budget();
+            String what = encodersOnly ? "frozen encoders forward (inference mode)" : "stage-1 training step";
+            System.out.printf("bench stage1: %s; %s, batch %d, text %d, %d warm-up + %d timed steps%s on %s (%s)%n", what, config, batch,
+                    textLen, warmup, steps, comparePytorch ? " x " + rounds + " interleaved rounds" : "", dev, Torch.version());
+            System.out.println("  " + budget);
+            try (var b = new io.xformer.train.Stage1Bench(cfg.model(), cfg.init(), randomWeights, batch, textLen, dev, cfg.train().amp(),
+                    encodersOnly)) {
+                boolean checkLosses = ref != null && !encodersOnly;
+                boolean dropout = io.xformer.train.Stage1Bench.hasDropout(cfg.model());
+                java.nio.file.Path weights = null;
+                if (checkLosses && !dropout) weights = b.exportWeights(cfg.model(), java.nio.file.Files.createTempDirectory("xformer-bench"));
+                double startup = sinceProcessStart();
+                long w0 = System.nanoTime();
+                Map<String, Double> firstLosses = b.step(!encodersOnly);
+                double firstMs = (System.nanoTime() - w0) / 1e6;
+                for (int i = 1; i < warmup; i++) b.step(false);
+                double warmupMs = (System.nanoTime() - w0) / 1e6;
+                b.resetPeak();
+                System.out.printf("  start-up (process start to first step) %.2f s; first step %.1f ms; warm-up (%d steps) %.2f s%n",
+                        startup, firstMs, warmup, warmupMs / 1e3);
+                if (firstLosses != null) System.out.println("  losses first step: " + fmt(firstLosses));
+                List<double[]> javaRounds = new ArrayList<>(), torchRounds = new ArrayList<>();
+                List<Double> torchProcess = new ArrayList<>();
+                List<String> refArgs = new ArrayList<>(List.of("--config", config.toString(), "--batch", "" + batch, "--text-len", "" + textLen,
+                        "--threads", "" + budget.intraOp(), "--java-data"));
+                if (encodersOnly) refArgs.add("--encoders-only");
+                for (int r = 0; r < (ref == null ? 1 : rounds); r++) {
+                    if (ref != null) { // the reference first: both sides see the same machine state, round after round
+                        List<String> a = new ArrayList<>(refArgs);
+                        a.addAll(List.of("--warmup", "" + warmup, "--steps", "" + steps));
+                        PyTorchReference.Run run = ref.run(a);
+                        torchRounds.add(run.stepMs());
+                        torchProcess.add(run.processSeconds());
+                    }
+                    javaRounds.add(b.time(steps));
+                }
+                var java = io.xformer.train.Stage1Bench.Stats.of(concat(javaRounds));
+                System.out.printf("  java    steady state %s   %.2f img/s   %s %.3f GiB%n", fmt(java), batch * 1000.0 / java.median(),
+                        b.peakKind(), b.peakBytes() / (1024.0 * 1024 * 1024));
+                if (ref != null) {
+                    var torch = io.xformer.train.Stage1Bench.Stats.of(concat(torchRounds));
+                    System.out.printf("  pytorch steady state %s   %.2f img/s   (torch %s, whole process per round %s s)%n", fmt(torch),
+                            batch * 1000.0 / torch.median(), ref.torchVersion(), roundsFmt(torchProcess));
+                    System.out.printf("  round medians ms: java %s; pytorch %s%n", roundMedians(javaRounds), roundMedians(torchRounds));
+                    System.out.printf("  ratio java / pytorch (medians): %.3f%n", java.median() / torch.median());
+                    if (checkLosses) {
+                        if (dropout) {
+                            System.out.println("  loss check skipped: the config has dropout, drawn from each process's own global generator");
+                        } else {
+                            List<String> a = new ArrayList<>(refArgs);
+                            a.addAll(List.of("--init-checkpoint", weights.toString(), "--print-losses", "--warmup", "0", "--steps", "1"));
+                            PyTorchReference.Run check = ref.run(a);
+                            System.out.println("  " + lossCheck(firstLosses, check.firstLosses()));
+                        }
+                    }
+                }
+                if (profile) printProfile(b.profile(), batch, profileTop);
+            }
             return 0;
+        }
+
+        /** Seconds from this process's start (JVM launch) to now. */
+        private static double sinceProcessStart() {
+            return ProcessHandle.current().info().startInstant()
+                    .map(t -> java.time.Duration.between(t, java.time.Instant.now()).toNanos() / 1e9).orElse(Double.NaN);
+        }
+
+        static String lossCheck(Map<String, Double> java, Map<String, Double> torch) {
+            if (torch == null) return "loss check: the reference printed no losses";
+            double worst = 0;
+            StringBuilder sb = new StringBuilder();
+            for (var e : java.entrySet()) {
+                Double t = torch.get(e.getKey());
+                if (t == null) continue;
+                double rel = Math.abs(e.getValue() - t) / Math.max(Math.abs(t), 1e-12);
+                worst = Math.max(worst, rel);
+                sb.append(String.format(" %s %.9g/%.9g", e.getKey(), e.getValue(), t));
+            }
+            return String.format("loss check (first step, same weights, data and generator seeds; java/pytorch):%s -> worst relative "
+                    + "difference %.2e %s", sb, worst, worst < 1e-5 ? "PASS" : "FAIL");
+        }
+
+        static void printProfile(List<io.xformer.nn.Profiler.Op> ops, int batch, int top) {
+            List<io.xformer.nn.Profiler.Op> byCount = new ArrayList<>(ops);
+            byCount.sort(java.util.Comparator.comparingLong(o -> -o.calls())); // stable: first-call order among equals
+            System.out.printf("one step, batch %d (libtorch RecordFunction callbacks)%n", batch);
+            System.out.printf("aten op calls (top %d by count):%n", top);
+            for (var o : byCount.subList(0, Math.min(top, byCount.size())))
+                System.out.printf("  %-40s %6d  self cpu %8.2f ms%n", o.name(), o.calls(), o.selfMicros() / 1e3);
+            System.out.printf("total distinct ops %d, total calls %d%n", ops.size(), ops.stream().mapToLong(io.xformer.nn.Profiler.Op::calls).sum());
+        }
+
+        private static String fmt(io.xformer.train.Stage1Bench.Stats s) {
+            return String.format("median %.1f ms/step (IQR %.1f-%.1f, min %.1f, max %.1f, mean %.1f, n %d)", s.median(), s.q1(), s.q3(),
+                    s.min(), s.max(), s.mean(), s.n());
+        }
+
+        private static String fmt(Map<String, Double> losses) {
+            StringBuilder sb = new StringBuilder();
+            losses.forEach((k, v) -> sb.append(sb.isEmpty() ? "" : ", ").append(k).append(' ').append(String.format("%.6f", v)));
+            return sb.toString();
+        }
+
+        private static double[] concat(List<double[]> rounds) {
+            return rounds.stream().flatMapToDouble(Arrays::stream).toArray();
+        }
+
+        private static String roundMedians(List<double[]> rounds) {
+            StringBuilder sb = new StringBuilder();
+            for (double[] r : rounds) sb.append(sb.isEmpty() ? "" : " ").append(String.format("%.1f", io.xformer.train.Stage1Bench.Stats.of(r).median()));
+            return sb.toString();
+        }
+
+        private static String roundsFmt(List<Double> v) {
+            StringBuilder sb = new StringBuilder();
+            for (double d : v) sb.append(sb.isEmpty() ? "" : " ").append(String.format("%.2f", d));
+            return sb.toString();
         }
     }
 

@@ -34,11 +34,7 @@ public final class Masks {
         try (Scope s = Scope.open()) {
             long b = textKeep.size(0), l = textKeep.size(1), t = numQueries + l;
             io.xformer.nn.Device dev = textKeep.device();
-            Tensor top = io.xformer.nn.Torch.cat(1, io.xformer.nn.Torch.ones(DType.BOOL, dev, numQueries, numQueries),
-                    io.xformer.nn.Torch.zeros(DType.BOOL, dev, numQueries, l));
-            Tensor bottom = io.xformer.nn.Torch.cat(1, io.xformer.nn.Torch.ones(DType.BOOL, dev, l, numQueries),
-                    io.xformer.nn.Torch.ones(DType.BOOL, dev, l, l).tril(0));
-            Tensor structure = io.xformer.nn.Torch.cat(0, top, bottom).view(1, 1, t, t);
+            Tensor structure = DeviceConstants.unilmStructure(numQueries, l, dev);
             Tensor keys = io.xformer.nn.Torch.cat(1, io.xformer.nn.Torch.ones(DType.BOOL, dev, b, numQueries), textKeep.ne(0))
                     .view(b, 1, 1, t);
             return s.keep(additive(structure.logicalAnd(keys), dtype));

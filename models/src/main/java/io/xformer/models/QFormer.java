@@ -180,7 +180,7 @@ public final class QFormer extends Module {
         public Tensor forward(Tensor ids) {
             try (Scope s = Scope.open()) {
                 long l = ids.size(1);
-                Tensor pos = Torch.arange(0, l, 1, DType.I64, ids.device());
+                Tensor pos = DeviceConstants.arange(l, ids.device());
                 return s.keep(words.forward(ids).add(positions.forward(pos)));
             }
         }

@@ -278,7 +278,7 @@ public final class XFormer extends Module {
     /** Mean of row-wise and column-wise cross-entropy against the diagonal, label-smoothed. */
     public Tensor itcLoss(Tensor simI2t) {
         try (Scope s = Scope.open()) {
-            Tensor target = Torch.arange(0, simI2t.size(0), 1, DType.I64, simI2t.device());
+            Tensor target = DeviceConstants.arange(simI2t.size(0), simI2t.device());
             double ls = cfg.labelSmoothing;
             Tensor a = F.crossEntropy(simI2t, target, null, F.Reduction.MEAN, -100, ls);
             Tensor b = F.crossEntropy(simI2t.transpose(0, 1), target, null, F.Reduction.MEAN, -100, ls);
@@ -296,7 +296,7 @@ public final class XFormer extends Module {
             Tensor allMask = Torch.cat(0, mask, mask, mask.indexSelect(0, negText));
             long n = allIds.size(0);
             Tensor emb = Torch.cat(1, queries(n), embeddings.forward(allIds));
-            Tensor keep = Torch.cat(1, Torch.ones(DType.I64, ids.device(), n, nq), allMask.to(DType.I64));
+            Tensor keep = Torch.cat(1, DeviceConstants.ones(n, nq, ids.device()), allMask.to(DType.I64));
             Tensor h = pass(emb, nq, Masks.padding(keep, emb.dtype()), clip, m2)[1];
             return s.keep(itmHead.forward(h.narrow(1, 0, nq)).mean(new long[] {1}, false));
         }
@@ -320,10 +320,8 @@ public final class XFormer extends Module {
 
     public Tensor itmLoss(Tensor logits) {
         try (Scope s = Scope.open()) {
-            long b3 = logits.size(0), b = b3 / 3;
-            long[] labels = new long[(int) b3];
-            java.util.Arrays.fill(labels, 0, (int) b, 1);
-            return s.keep(F.crossEntropy(logits, Torch.tensor(labels, b3).to(logits.device())));
+            long b3 = logits.size(0);
+            return s.keep(F.crossEntropy(logits, DeviceConstants.itmLabels(b3, logits.device())));
         }
     }
 

@@ -184,13 +184,16 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
     public static XFormer.Output step(XFormer model, Loader.Batch b, int patches, Generator gen, Device device, boolean amp) {
         try (Scope s = Scope.open()) {
             long bs = b.size(), sz = b.imageSize();
-            Tensor pixels = host(Torch.tensor(b.clipPixels(), bs, 3, sz, sz), device);
-            Tensor pixelsMae = model.mae == null ? null : host(Torch.tensor(b.maePixels(), bs, 3, sz, sz), device);
-            Tensor ids = host(Torch.tensor(b.ids(), bs, b.textLen()), device), mask = host(Torch.tensor(b.mask(), bs, b.textLen()), device);
+            // ids checked here, on the host, so the embeddings need no device-side check (a host sync on CUDA)
+            BatchChecks.ids(b.ids(), model.cfg.qformer().vocabSize(), "batch input_ids");
+            // one host copy per array (pinned + asynchronous upload on CUDA)
+            Tensor pixels = Torch.upload(b.clipPixels(), device, bs, 3, sz, sz);
+            Tensor pixelsMae = model.mae == null ? null : Torch.upload(b.maePixels(), device, bs, 3, sz, sz);
+            Tensor ids = Torch.upload(b.ids(), device, bs, b.textLen()), mask = Torch.upload(b.mask(), device, bs, b.textLen());
             Tensor noise = model.mae == null ? null : Torch.rand(gen, DType.F32, device, bs, patches);
             boolean autocast = amp && device.isCuda();
             XFormer.Encoded plain = encodeFrozen(model, pixels, pixelsMae, noise, autocast);
-            try (Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
+            try (Guard checked = Guard.idsCheckedOnHost(); Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
                 XFormer.Output o = model.losses(model.queries(plain), pixelsMae, ids, mask, sim -> XFormer.sampleNegatives(sim, gen));
                 return keep(s, o);
             }
@@ -206,15 +209,18 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
                                     boolean itcGatherGrad, WorldLosses.Negatives fixed) {
         try (Scope s = Scope.open()) {
             long bs = b.size(), sz = b.imageSize();
-            Tensor pixels = host(Torch.tensor(b.clipPixels(), bs, 3, sz, sz), device);
-            Tensor pixelsMae = model.mae == null ? null : host(Torch.tensor(b.maePixels(), bs, 3, sz, sz), device);
-            Tensor ids = host(Torch.tensor(b.ids(), bs, b.textLen()), device), mask = host(Torch.tensor(b.mask(), bs, b.textLen()), device);
+            // ids checked here, on the host, so the embeddings need no device-side check (a host sync on CUDA)
+            BatchChecks.ids(b.ids(), model.cfg.qformer().vocabSize(), "batch input_ids");
+            // one host copy per array (pinned + asynchronous upload on CUDA)
+            Tensor pixels = Torch.upload(b.clipPixels(), device, bs, 3, sz, sz);
+            Tensor pixelsMae = model.mae == null ? null : Torch.upload(b.maePixels(), device, bs, 3, sz, sz);
+            Tensor ids = Torch.upload(b.ids(), device, bs, b.textLen()), mask = Torch.upload(b.mask(), device, bs, b.textLen());
             Tensor noise = model.mae == null ? null
                     : Torch.rand(gen, DType.F32, device, bs * world.size(), patches).narrow(0, bs * world.rank(), bs);
             long negSeed = Torch.randint(0, Long.MAX_VALUE, gen, Device.CPU, 1).itemLong() + world.rank();
             boolean autocast = amp && device.isCuda();
             XFormer.Encoded plain = encodeFrozen(model, pixels, pixelsMae, noise, autocast);
-            try (Generator negGen = new Generator(negSeed, device.type());
+            try (Generator negGen = new Generator(negSeed, device.type()); Guard checked = Guard.idsCheckedOnHost();
                  Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
                 WorldLosses.Negatives negatives = fixed != null ? fixed : (i2t, t2i, off) -> WorldLosses.sampleNegatives(i2t, t2i, off, negGen);
                 XFormer.Output o = WorldLosses.losses(model, model.queries(plain), pixelsMae, ids, mask, negatives, world.collectives(),
@@ -224,24 +230,21 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
         }
     }
 
-    /** Frozen encoders under inference mode; returns plain copies (inference tensors cannot be saved for backward). */
+    /**
+     * Frozen encoders under no-grad: their weights take no gradient, so no graph is recorded, and
+     * the outputs are plain tensors the trainable side can save for backward (inference-mode
+     * outputs would have to be cloned first: four copies per step).
+     */
     public static XFormer.Encoded encodeFrozen(XFormer model, Tensor pixels, Tensor pixelsMae, Tensor noise, boolean autocast) {
-        XFormer.Encoded enc;
-        try (Scope s = Scope.open()) {
-            try (Guard g = Guard.inferenceMode(); Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null;
-                 Scope inner = Scope.open()) {
-                XFormer.Encoded e = model.encode(pixels, pixelsMae, noise);
-                enc = e;
-                inner.keep(e.clip());
-                if (e.mae() != null) {
-                    inner.keep(e.mae().lastHiddenState());
-                    inner.keep(e.mae().mask());
-                    inner.keep(e.mae().idsRestore());
-                }
+        try (Scope s = Scope.open(); Guard g = Guard.noGrad(); Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
+            XFormer.Encoded e = model.encode(pixels, pixelsMae, noise);
+            s.keep(e.clip());
+            if (e.mae() != null) {
+                s.keep(e.mae().lastHiddenState());
+                s.keep(e.mae().mask());
+                s.keep(e.mae().idsRestore());
             }
-            return new XFormer.Encoded(s.keep(enc.clip().clone()), enc.mae() == null ? null
-                    : new io.xformer.models.VitMae.Encoded(s.keep(enc.mae().lastHiddenState().clone()), s.keep(enc.mae().mask().clone()),
-                    s.keep(enc.mae().idsRestore().clone())));
+            return e;
         }
     }
 

@@ -131,7 +131,8 @@ public final class TrainLoop {
                             mean = world.mean(local);  // one all-reduce: every rank decides on the same values
                             LossCheck.requireFiniteValues(mean, step + 1, ckpts);
                         }
-                        double gradNorm = t.gradClip() > 0 ? opt.clipGradNorm(t.gradClip()) : Double.NaN;
+                        Tensor norm = t.gradClip() > 0 ? opt.clipGradNormOnDevice(t.gradClip()) : null; // no host sync
+                        double gradNorm = logs && norm != null ? norm.item() : Double.NaN;
                         opt.step(lr);
                         opt.zeroGrad();
                         if (logs) {

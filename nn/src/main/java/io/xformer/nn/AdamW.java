@@ -145,6 +145,31 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
+    /**
+     * {@link #clipGradNorm} without reading the norm back: the clip factor min(1, maxNorm /
+     * (norm + 1e-6)) stays on the device (as torch.nn.utils.clip_grad_norm_), so the step makes
+     * no host sync; the same gradients bit for bit. Returns the norm (0-dim F64), or null without gradients.
+     */
+    public Tensor clipGradNormOnDevice(double maxNorm) {
+        try (Scope s = Scope.open(); Guard g = Guard.noGrad()) {
+            Tensor total = null;
+            for (Parameter p : params.values()) {
+                Tensor grad = p.isSet() ? p.get().grad() : null;
+                if (grad == null) continue;
+                Tensor sq = grad.to(DType.F32).square().sum();
+                total = total == null ? sq : total.add(sq);
+            }
+            if (total == null) return null;
+            Tensor norm = total.to(DType.F64).sqrt();
+            Tensor coef = Torch.full(maxNorm, DType.F64, norm.device()).div(norm.add(1e-6)).clampMax(1.0);
+            for (Parameter p : params.values()) {
+                Tensor grad = p.isSet() ? p.get().grad() : null;
+                if (grad != null) grad.mul_(coef);
+            }
+            return s.keep(norm);
+        }
+    }
+
     /** Moments under {@code exp_avg.<name>} / {@code exp_avg_sq.<name>} (shared, not copied). */
     public Map<String, Tensor> state() {
         Map<String, Tensor> out = new LinkedHashMap<>();

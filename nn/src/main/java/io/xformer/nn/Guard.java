@@ -43,6 +43,16 @@ public final class Guard implements AutoCloseable {
         return new Guard(xft_autocast_enter(deviceType.code, dtype.code), "autocast(" + deviceType + ", " + dtype + ")");
     }
 
+    /**
+     * The caller vouches that every embedding index used inside was checked on the host before
+     * upload (or built in range): embeddings then skip their device-side index check, which on
+     * CUDA reads the indices' min and max back (two host syncs per lookup).
+     */
+    public static Guard idsCheckedOnHost() {
+        Native.init();
+        return new Guard(xft_ids_checked_on_host_enter(), "ids_checked_on_host");
+    }
+
     public static boolean isGradEnabled() {
         Native.init();
         return xft_is_grad_enabled() == 1;

@@ -32,6 +32,15 @@ public final class Torch {
         return xft_live_tensors();
     }
 
+    /**
+     * Device-to-host reads so far (item(), to*Array(), and libxft's own reads of tensor values):
+     * each one waits for the device to finish, so a training step should make none.
+     */
+    public static long d2hReads() {
+        Native.init();
+        return xft_d2h_reads();
+    }
+
     public static void manualSeed(long seed) {
         Native.check(xft_manual_seed(seed), "manual_seed");
     }
@@ -200,6 +209,34 @@ public final class Torch {
             return Tensor.wrap(xft_from_data(staged, bytes, Native.longs(shape), shape.length, dtype.code),
                     "tensor" + Arrays.toString(shape) + " from " + bytes + " bytes of " + dtype);
         }
+    }
+
+    /**
+     * A Java array as a tensor on device with a single host copy: straight into the memory of a
+     * new CPU tensor, or into page-locked memory uploaded asynchronously to a CUDA device.
+     */
+    public static Tensor upload(float[] data, Device device, long... shape) {
+        return upload(MemorySegment.ofArray(data), JAVA_FLOAT.byteSize() * data.length, DType.F32, device, shape);
+    }
+
+    public static Tensor upload(long[] data, Device device, long... shape) {
+        return upload(MemorySegment.ofArray(data), JAVA_LONG.byteSize() * data.length, DType.I64, device, shape);
+    }
+
+    private static Tensor upload(MemorySegment data, long bytes, DType dtype, Device device, long... shape) {
+        long n = 1;
+        for (long d : shape) n *= d;
+        if (n * dtype.byteSize() != bytes)
+            throw new IllegalArgumentException("upload: " + bytes + " bytes of " + dtype + " for shape " + Arrays.toString(shape));
+        boolean pinned = device.isCuda();
+        Tensor host = Tensor.wrap(xft_empty_host(Native.longs(shape), shape.length, dtype.code, pinned ? 1 : 0),
+                "empty_host" + Arrays.toString(shape));
+        if (bytes > 0) {
+            MemorySegment dst = xft_host_data(host.h());
+            if (dst.equals(MemorySegment.NULL)) throw Native.error("host_data");
+            MemorySegment.copy(data, 0, dst.reinterpret(bytes), 0, bytes);
+        }
+        return pinned ? host.to(device, null, true) : host;
     }
 
     public static Tensor scalar(double value, DType dtype) {

@@ -2802,6 +2802,129 @@ public class xft_h extends xft_h$shared {
         }
     }
 
+    private static class xft_empty_host {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_POINTER,
+            xft_h.C_POINTER,
+            xft_h.C_LONG,
+            xft_h.C_INT,
+            xft_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_empty_host").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_empty_host(const int64_t *dims, int64_t ndim, int dtype, int pinned)
+     * }
+     */
+    public static FunctionDescriptor xft_empty_host$descriptor() {
+        return xft_empty_host.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_empty_host(const int64_t *dims, int64_t ndim, int dtype, int pinned)
+     * }
+     */
+    public static MethodHandle xft_empty_host$handle() {
+        return xft_empty_host.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * xft_tensor *xft_empty_host(const int64_t *dims, int64_t ndim, int dtype, int pinned)
+     * }
+     */
+    public static MemorySegment xft_empty_host$address() {
+        return xft_empty_host.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * xft_tensor *xft_empty_host(const int64_t *dims, int64_t ndim, int dtype, int pinned)
+     * }
+     */
+    public static MemorySegment xft_empty_host(MemorySegment dims, long ndim, int dtype, int pinned) {
+        var mh$ = xft_empty_host.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_empty_host", dims, ndim, dtype, pinned);
+            }
+            return (MemorySegment)mh$.invokeExact(dims, ndim, dtype, pinned);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_host_data {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_POINTER,
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_host_data").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void *xft_host_data(xft_tensor *t)
+     * }
+     */
+    public static FunctionDescriptor xft_host_data$descriptor() {
+        return xft_host_data.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void *xft_host_data(xft_tensor *t)
+     * }
+     */
+    public static MethodHandle xft_host_data$handle() {
+        return xft_host_data.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void *xft_host_data(xft_tensor *t)
+     * }
+     */
+    public static MemorySegment xft_host_data$address() {
+        return xft_host_data.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void *xft_host_data(xft_tensor *t)
+     * }
+     */
+    public static MemorySegment xft_host_data(MemorySegment t) {
+        var mh$ = xft_host_data.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_host_data", t);
+            }
+            return (MemorySegment)mh$.invokeExact(t);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class xft_copy_to_host {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             xft_h.C_INT,
@@ -7778,6 +7901,64 @@ public class xft_h extends xft_h$shared {
         }
     }
 
+    private static class xft_ids_checked_on_host_enter {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_POINTER    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_ids_checked_on_host_enter").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * xft_guard *xft_ids_checked_on_host_enter()
+     * }
+     */
+    public static FunctionDescriptor xft_ids_checked_on_host_enter$descriptor() {
+        return xft_ids_checked_on_host_enter.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * xft_guard *xft_ids_checked_on_host_enter()
+     * }
+     */
+    public static MethodHandle xft_ids_checked_on_host_enter$handle() {
+        return xft_ids_checked_on_host_enter.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * xft_guard *xft_ids_checked_on_host_enter()
+     * }
+     */
+    public static MemorySegment xft_ids_checked_on_host_enter$address() {
+        return xft_ids_checked_on_host_enter.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * xft_guard *xft_ids_checked_on_host_enter()
+     * }
+     */
+    public static MemorySegment xft_ids_checked_on_host_enter() {
+        var mh$ = xft_ids_checked_on_host_enter.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_ids_checked_on_host_enter");
+            }
+            return (MemorySegment)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class xft_guard_exit {
         public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
             xft_h.C_POINTER
@@ -9707,6 +9888,241 @@ public class xft_h extends xft_h$shared {
                 traceDowncall("xft_ddp_free", s);
             }
             mh$.invokeExact(s);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_d2h_reads {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_LONG    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_d2h_reads").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t xft_d2h_reads()
+     * }
+     */
+    public static FunctionDescriptor xft_d2h_reads$descriptor() {
+        return xft_d2h_reads.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t xft_d2h_reads()
+     * }
+     */
+    public static MethodHandle xft_d2h_reads$handle() {
+        return xft_d2h_reads.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t xft_d2h_reads()
+     * }
+     */
+    public static MemorySegment xft_d2h_reads$address() {
+        return xft_d2h_reads.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t xft_d2h_reads()
+     * }
+     */
+    public static long xft_d2h_reads() {
+        var mh$ = xft_d2h_reads.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_d2h_reads");
+            }
+            return (long)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_profiler_start {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_profiler_start").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_profiler_start()
+     * }
+     */
+    public static FunctionDescriptor xft_profiler_start$descriptor() {
+        return xft_profiler_start.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_profiler_start()
+     * }
+     */
+    public static MethodHandle xft_profiler_start$handle() {
+        return xft_profiler_start.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_profiler_start()
+     * }
+     */
+    public static MemorySegment xft_profiler_start$address() {
+        return xft_profiler_start.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_profiler_start()
+     * }
+     */
+    public static int xft_profiler_start() {
+        var mh$ = xft_profiler_start.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_profiler_start");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_profiler_stop {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_profiler_stop").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_profiler_stop()
+     * }
+     */
+    public static FunctionDescriptor xft_profiler_stop$descriptor() {
+        return xft_profiler_stop.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_profiler_stop()
+     * }
+     */
+    public static MethodHandle xft_profiler_stop$handle() {
+        return xft_profiler_stop.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_profiler_stop()
+     * }
+     */
+    public static MemorySegment xft_profiler_stop$address() {
+        return xft_profiler_stop.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_profiler_stop()
+     * }
+     */
+    public static int xft_profiler_stop() {
+        var mh$ = xft_profiler_stop.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_profiler_stop");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_profiler_report {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_LONG,
+            xft_h.C_POINTER,
+            xft_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_profiler_report").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t xft_profiler_report(char *buf, int64_t cap)
+     * }
+     */
+    public static FunctionDescriptor xft_profiler_report$descriptor() {
+        return xft_profiler_report.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t xft_profiler_report(char *buf, int64_t cap)
+     * }
+     */
+    public static MethodHandle xft_profiler_report$handle() {
+        return xft_profiler_report.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t xft_profiler_report(char *buf, int64_t cap)
+     * }
+     */
+    public static MemorySegment xft_profiler_report$address() {
+        return xft_profiler_report.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t xft_profiler_report(char *buf, int64_t cap)
+     * }
+     */
+    public static long xft_profiler_report(MemorySegment buf, long cap) {
+        var mh$ = xft_profiler_report.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_profiler_report", buf, cap);
+            }
+            return (long)mh$.invokeExact(buf, cap);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
