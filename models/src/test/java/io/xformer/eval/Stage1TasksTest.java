@@ -40,9 +40,11 @@ class Stage1TasksTest {
     void retrievalWritesScoresThatScoreRetrievalReproduces() throws Exception {
         // the 9 training images, one caption each: 9 x 9, k_test 128 clamps to 9
         long live = Torch.liveTensors();
+        int cached = io.xformer.models.DeviceConstants.size();
         RetrievalTask.Data d = RetrievalTask.Data.read(SYN.resolve("captions_train.json"), SYN);
         TaskOutput out = RetrievalTask.run(model, d, 128, tmp, Progress.NONE);
-        assertEquals(live, Torch.liveTensors(), "tensors leaked");
+        // constants cached per shape on the device (ITM labels of a new batch size) stay, by design
+        assertEquals(live + io.xformer.models.DeviceConstants.size() - cached, Torch.liveTensors(), "tensors leaked");
         Map<String, Double> m = out.metrics();
         for (String k : new String[] {"txt_r1", "txt_r5", "txt_r10", "img_r1", "img_r5", "img_r10", "r_mean"})
             assertTrue(m.get(k) >= 0 && m.get(k) <= 100, k + " = " + m.get(k));
