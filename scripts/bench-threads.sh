@@ -9,7 +9,7 @@ which=${1:-1.13}; rounds=${2:-3}
 bench="./xformer bench stage1 --config configs/tiny.json --batch 16 --steps 10 --random-weights"
 run() { # $1: env assignments ("" for the default budget)
   if [ "$which" = 2.6 ]; then "$ROOT/scripts/trixie.sh" run "env $1 $bench" 2>/dev/null
-  else (cd "$ROOT" && env $1 $bench 2>/dev/null); fi | sed -n 's/^ *\([0-9.]*\) ms\/step.*/\1/p'
+  else (cd "$ROOT" && env $1 $bench 2>/dev/null); fi | sed -n 's/.*median \([0-9.]*\) ms\/step.*/\1/p'
 }
 spin() { for _ in 1 2; do sh -c 'while :; do :; done' & done; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

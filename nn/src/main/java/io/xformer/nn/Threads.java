@@ -8,12 +8,15 @@ import io.xformer.bindings.NativeEnv;
  * The process's CPU thread budget, applied once when libxft loads: libtorch's intra-op pool,
  * its inter-op pool, OpenBLAS's own pool and the waiting policy of all of them.
  *
- * <p>Default: intra-op = BLAS = the available cores, inter-op = 1 (nothing here uses
- * inter-op parallelism), and idle workers sleep instead of spinning ({@link NativeEnv}). On a
- * 2-core machine shared with other work, spinning workers had made a tiny step 26x slower
- * than one thread; sleeping workers keep it near the one-thread figure there and still use
- * both cores when the machine is idle. {@code XFT_NUM_THREADS} (or {@code OMP_NUM_THREADS})
- * overrides the intra-op and BLAS counts; {@code OMP_WAIT_POLICY} overrides the policy.
+ * <p>Default: intra-op = BLAS = the available cores less one (the core left over serves the data
+ * loader, the JVM and whatever else shares the machine), inter-op = 1 (nothing here uses
+ * inter-op parallelism), and idle workers sleep instead of spinning ({@link NativeEnv}).
+ * Measured on 2 cores (tiny stage-1 step): with 2 threads, spinning workers made a step 26x
+ * slower than one thread when two other processes shared the cores, and sleeping workers
+ * still 6x (each parallel op waits for a worker the scheduler has not woken); even idle, 2
+ * threads were slower than one (101 vs 69 ms), while a mid-size step gained 20% from them.
+ * {@code XFT_NUM_THREADS} (or {@code OMP_NUM_THREADS}) overrides the intra-op and BLAS counts,
+ * {@code XFT_BLAS_THREADS} the BLAS count alone, {@code OMP_WAIT_POLICY} the policy.
  */
 public final class Threads {
     /** intraOp/interOp/blas: pool sizes (blas 0: the BLAS is not OpenBLAS); source: where intraOp came from. */
@@ -41,14 +44,15 @@ public final class Threads {
             intra = parse("OMP_NUM_THREADS", omp);
             source = "OMP_NUM_THREADS";
         } else {
-            intra = cores;
-            source = "default: " + cores + " cores";
+            intra = Math.max(1, cores - 1);
+            source = "default: " + cores + " cores less one";
         }
         Native.check(xft_set_num_threads(intra), "set_num_threads");
         // Possible only before libtorch's first inter-op work; should that already have run, the
         // pool keeps its size, which the budget then reports.
         xft_set_num_interop_threads(1);
-        int blas = xft_blas_threads(intra);
+        String blasEnv = System.getenv("XFT_BLAS_THREADS");
+        int blas = xft_blas_threads(blasEnv != null && !blasEnv.isBlank() ? parse("XFT_BLAS_THREADS", blasEnv) : intra);
         String policy = NativeEnv.get("OMP_WAIT_POLICY");
         applied = new Budget(xft_get_num_threads(), xft_get_num_interop_threads(), Math.max(0, blas),
                 policy == null ? "default" : policy, source);
