@@ -53,6 +53,12 @@ mount_all() {
   mkdir -p "$HOME/.m2"
   mount --bind "$HOME/.m2" "$CH/root/.m2" && MOUNTS+=("$CH/root/.m2")
   cp /etc/resolv.conf "$CH/etc/resolv.conf" 2>/dev/null || true
+  # The JDK's trust store may be a link into the host's /etc (Debian-style JDKs and Temurin's
+  # package): without it Maven inside the chroot cannot reach the repository over HTTPS.
+  local store; store=$(readlink -f "$jdk/lib/security/cacerts")
+  if [ -f "$store" ] && [ "$store" != "$jdk/lib/security/cacerts" ]; then
+    mkdir -p "$CH$(dirname "$store")" && cp "$store" "$CH$store"
+  fi
 }
 umount_all() {
   local i
