@@ -22,7 +22,7 @@ public final class RunBanner {
     public static First of(Path configFile, String stage, String model, Device device, long trainable, long total, int datasetSize,
                            TrainConfig.Train t, Path outDir) {
         return (resumedFrom, startStep, maxSteps, movedAside) -> String.format(
-                "train: config %s (stage %s, %s), %s, libtorch %s, %s + %d data workers, params %s trainable / %s frozen, "
+                "train: config %s (stage %s, %s), %s, %s, %s + %d data workers, params %s trainable / %s frozen, "
                         + "%d training samples, batch %d x %d, steps %d-%d, output %s%s",
                 configFile, stage, model, device, Torch.version(), Threads.budget(), t.workers(), human(trainable),
                 human(total - trainable), datasetSize, t.batchSize(), t.accumSteps(), startStep, maxSteps,
