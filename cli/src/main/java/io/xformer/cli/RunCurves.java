@@ -113,6 +113,9 @@ final class RunCurves {
         return out;
     }
 
+    private static final Color[] RUN_COLORS = {new Color(0x1f, 0x4e, 0xf5), new Color(0xf5, 0xa6, 0x23), new Color(0x2c, 0xa0, 0x2c),
+        new Color(0xd6, 0x27, 0x28), new Color(0x94, 0x67, 0xbd), new Color(0x8c, 0x56, 0x4b)};
+
     static XYChart chart(String metric, List<Run> runs, List<String> labels, int w, int h) {
         XYChart c = new XYChartBuilder().width(w).height(h).title(title(metric)).xAxisTitle("step").yAxisTitle(metric).build();
         XYStyler s = c.getStyler();
@@ -127,6 +130,9 @@ final class RunCurves {
             double[][] xy = runs.get(i).series().get(metric);
             if (xy == null) continue;
             XYSeries series = c.addSeries(labels.get(i), xy[0], xy[1]);
+            // a run keeps its colour in every panel, also where earlier runs lack the metric
+            series.setLineColor(RUN_COLORS[i % RUN_COLORS.length]);
+            series.setMarkerColor(RUN_COLORS[i % RUN_COLORS.length]);
             series.setMarker(xy[0].length == 1 ? SeriesMarkers.CIRCLE : SeriesMarkers.NONE);
         }
         return c;
@@ -139,6 +145,7 @@ final class RunCurves {
             case "loss_itm" -> "ITM loss (matching)";
             case "loss_itg" -> "ITG loss (generation)";
             case "loss_rec" -> "reconstruction loss (MAE)";
+            case "loss_lm" -> "LM loss (stage 2 / VQA)";
             case "lr" -> "learning rate";
             case "img_per_s" -> "throughput (img/s)";
             default -> metric;
