@@ -44,7 +44,7 @@ public final class Blip2Retrieval extends Module {
         itmHead = child("itm_head", new Linear(d, 2, true));
     }
 
-    Tensor queries(long batch) {
+    Tensor expandQueries(long batch) {
         return queryTokens.get().expand(batch, cfg.numQueryTokens, cfg.qformer.hiddenSize());
     }
 
@@ -54,16 +54,16 @@ public final class Blip2Retrieval extends Module {
             long b = ids.size(0);
             int nq = cfg.numQueryTokens;
             Tensor keep = Torch.cat(1, Torch.ones(DType.I64, ids.device(), b, nq), attentionMask.to(DType.I64));
-            Tensor emb = Torch.cat(1, queries(b), embeddings.forward(ids));
+            Tensor emb = Torch.cat(1, expandQueries(b), embeddings.forward(ids));
             Tensor h = qformer.forward(emb, nq, Masks.padding(keep, emb.dtype()), image);
-            return s.keep(itmHead.forward(h.narrow(1, 0, nq)).mean(new long[] {1}, false));
+            return s.keep(itmHead.forward(h.narrow(1, 0, nq)).mean(1));
         }
     }
 
     /** Normalised projected query outputs (B, Q, E). */
     public Tensor imageFeatures(Tensor image) {
         try (Scope s = Scope.open()) {
-            Tensor q = qformer.forward(queries(image.size(0)), cfg.numQueryTokens, null, image);
+            Tensor q = qformer.forward(expandQueries(image.size(0)), cfg.numQueryTokens, null, image);
             return s.keep(F.normalize(visionProjection.forward(q), -1));
         }
     }
@@ -81,7 +81,7 @@ public final class Blip2Retrieval extends Module {
     public static Tensor itcLogits(Tensor imageFeat, Tensor textFeat) {
         try (Scope s = Scope.open()) {
             // (B, Q, E) @ (E, T) -> (B, Q, T) -> max over Q
-            return s.keep(imageFeat.matmul(textFeat.transpose(0, 1)).amax(new long[] {1}, false));
+            return s.keep(imageFeat.matmul(textFeat.transpose(0, 1)).amax(1));
         }
     }
 }

@@ -2,6 +2,7 @@ package io.xformer.models;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.xformer.nn.DType;
+import io.xformer.nn.Guard;
 import io.xformer.nn.Linear;
 import io.xformer.nn.Module;
 import io.xformer.nn.Parameter;
@@ -116,7 +117,7 @@ public final class Blip2T5 extends Module {
 
     /** Greedy or beam search from the images and the prompt ids (with placeholders): (B, 1 + generated) ids. */
     public Tensor generate(Tensor pixels, Tensor ids, Tensor attentionMask, Generate.Options o) {
-        try (Scope s = Scope.open(); io.xformer.nn.Guard g = io.xformer.nn.Guard.inferenceMode()) {
+        try (Scope s = Scope.open(); Guard g = Guard.inferenceMode()) {
             Tensor proj = languageProjection.forward(queryOutput(visionModel.forward(pixels).lastHiddenState()));
             LanguageInputs in = languageInputs(languageModel, ids, attentionMask, proj, cfg.imageTokenIndex);
             return s.keep(Seq2SeqGenerate.generate(languageModel, in.inputsEmbeds(), in.attentionMask(), o));

@@ -24,6 +24,8 @@ import java.util.List;
  * {@code lm_head.weight} (untied only). Incremental decoding keeps a per-layer KV cache.
  */
 public final class Opt extends Module implements LanguageModel {
+    /** OPT's LayerNorms use torch's default eps (transformers' OPT has no config field for it). */
+    static final double LAYER_NORM_EPS = 1e-5;
     public record Config(int vocabSize, int hiddenSize, int wordEmbedProjDim, int layers, int heads, int ffnDim,
                          int maxPositions, boolean doLayerNormBefore, boolean removeFinalLayerNorm, String activation,
                          boolean tieWordEmbeddings, boolean enableBias, double dropout, int bosTokenId, int eosTokenId,
@@ -119,10 +121,10 @@ public final class Opt extends Module implements LanguageModel {
             preNorm = c.doLayerNormBefore;
             act = c.activation;
             attn = child("self_attn", new Attention(c));
-            attnNorm = child("self_attn_layer_norm", new LayerNorm(c.hiddenSize, 1e-5));
+            attnNorm = child("self_attn_layer_norm", new LayerNorm(c.hiddenSize, LAYER_NORM_EPS));
             fc1 = child("fc1", new Linear(c.hiddenSize, c.ffnDim, c.enableBias));
             fc2 = child("fc2", new Linear(c.ffnDim, c.hiddenSize, c.enableBias));
-            finalNorm = child("final_layer_norm", new LayerNorm(c.hiddenSize, 1e-5));
+            finalNorm = child("final_layer_norm", new LayerNorm(c.hiddenSize, LAYER_NORM_EPS));
         }
 
         Tensor forward(Tensor x, Tensor mask, Cache cache, int layer) {
@@ -163,7 +165,7 @@ public final class Opt extends Module implements LanguageModel {
         projectOut = project ? decoder.registerChild("project_out", new Linear(cfg.hiddenSize, cfg.wordEmbedProjDim, false)) : null;
         projectIn = project ? decoder.registerChild("project_in", new Linear(cfg.wordEmbedProjDim, cfg.hiddenSize, false)) : null;
         finalLayerNorm = cfg.doLayerNormBefore && !cfg.removeFinalLayerNorm
-                ? decoder.registerChild("final_layer_norm", new LayerNorm(cfg.hiddenSize, 1e-5)) : null;
+                ? decoder.registerChild("final_layer_norm", new LayerNorm(cfg.hiddenSize, LAYER_NORM_EPS)) : null;
         layers = decoder.registerChild("layers", new ModuleList<>(cfg.layers, i -> new Layer(cfg)));
         lmHead = cfg.tieWordEmbeddings ? null
                 : child("lm_head", new Container()).registerParameter("weight", cfg.vocabSize, cfg.wordEmbedProjDim);

@@ -3,6 +3,7 @@ package io.xformer.models;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.xformer.nn.Container;
 import io.xformer.nn.DType;
+import io.xformer.nn.Embedding;
 import io.xformer.nn.F;
 import io.xformer.nn.LayerNorm;
 import io.xformer.nn.Linear;
@@ -11,6 +12,7 @@ import io.xformer.nn.ModuleList;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.Torch;
+import io.xformer.nn.TorchException;
 
 /**
  * BLIP-2's Q-Former (transformers' Blip2QFormerModel): a BERT encoder whose first
@@ -132,7 +134,7 @@ public final class QFormer extends Module {
 
         private Tensor text(Tensor x) {
             if (textFfn == null)
-                throw new io.xformer.nn.TorchException("this Q-Former has no text FFN (use_qformer_text_input is false)");
+                throw new TorchException("this Q-Former has no text FFN (use_qformer_text_input is false)");
             return textFfn.forward(x);
         }
     }
@@ -169,11 +171,11 @@ public final class QFormer extends Module {
 
     /** Blip2TextEmbeddings: word + absolute position embeddings ({@code word_embeddings}, {@code position_embeddings}). */
     public static final class TextEmbeddings extends Module {
-        public final io.xformer.nn.Embedding words, positions;
+        public final Embedding words, positions;
 
         public TextEmbeddings(Config c) {
-            words = child("word_embeddings", new io.xformer.nn.Embedding(c.vocabSize, c.hiddenSize));
-            positions = child("position_embeddings", new io.xformer.nn.Embedding(c.maxPositions, c.hiddenSize));
+            words = child("word_embeddings", new Embedding(c.vocabSize, c.hiddenSize));
+            positions = child("position_embeddings", new Embedding(c.maxPositions, c.hiddenSize));
         }
 
         /** ids (B, L) -> (B, L, D), positions 0..L-1. */

@@ -108,7 +108,7 @@ public final class T5 extends Module implements LanguageModel {
         public Tensor forward(Tensor x) {
             try (Scope s = Scope.open()) {
                 Tensor wide = x.dtype() == DType.F64 ? x : x.to(DType.F32);
-                Tensor variance = wide.square().mean(new long[] {-1}, true);
+                Tensor variance = wide.square().mean(-1, true);
                 Tensor h = x.mul(variance.add(eps).rsqrt());
                 Tensor w = weight.get();
                 if (w.dtype() == DType.F16 || w.dtype() == DType.BF16) h = h.to(w.dtype());
@@ -425,7 +425,7 @@ public final class T5 extends Module implements LanguageModel {
             long b = labels.size(0), l = labels.size(1);
             Tensor start = Torch.full(cfg.decoderStartTokenId, DType.I64, labels.device(), b, 1);
             Tensor shifted = Torch.cat(1, start, labels.narrow(1, 0, l - 1));
-            return s.keep(shifted.maskedFill(shifted.eq(-100), cfg.padTokenId));
+            return s.keep(shifted.maskedFill(shifted.eq(F.IGNORE_INDEX), cfg.padTokenId));
         }
     }
 

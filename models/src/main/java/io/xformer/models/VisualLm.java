@@ -1,5 +1,6 @@
 package io.xformer.models;
 
+import io.xformer.data.Captions;
 import io.xformer.data.Transform;
 import io.xformer.nn.DType;
 import io.xformer.nn.Device;
@@ -10,6 +11,7 @@ import io.xformer.nn.Torch;
 import io.xformer.text.Tokenizer;
 import java.awt.image.BufferedImage;
 import java.util.Arrays;
+import java.util.Random;
 
 /**
  * Text in, text out for a stage-2 model: an image (resized to the model's size, CLIP- and
@@ -51,7 +53,7 @@ public final class VisualLm {
     /** Normalised pixels (1, 3, S, S): {CLIP, ImageNet}. */
     public Tensor[] pixels(BufferedImage img) {
         int size = model.cfg.vision().imageSize();
-        float[] px = new Transform(size, false).apply(img, new java.util.Random(0));
+        float[] px = new Transform(size, false).apply(img, new Random(0));
         return new Tensor[] {Torch.tensor(Transform.normalize(px, Transform.CLIP_MEAN, Transform.CLIP_STD), 1, 3, size, size).to(device),
             Torch.tensor(Transform.normalize(px, Transform.IMAGENET_MEAN, Transform.IMAGENET_STD), 1, 3, size, size).to(device)};
     }
@@ -70,7 +72,7 @@ public final class VisualLm {
             Tensor idsT = Torch.tensor(ids, 1, ids.length).to(device);
             Tensor qIds = null, qMask = null;
             if (question != null && takesQuestions()) {
-                long[] q = qformerTokenizer.encode(io.xformer.data.Captions.clean(question, 50));
+                long[] q = qformerTokenizer.encode(Captions.clean(question, 50));
                 qIds = Torch.tensor(q, 1, q.length).to(device);
                 qMask = Torch.ones(DType.I64, device, 1, q.length);
             }

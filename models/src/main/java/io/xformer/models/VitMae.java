@@ -14,6 +14,7 @@ import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
+import java.util.Arrays;
 
 /**
  * ViT-MAE (He et al.) as transformers' ViTMAEForPreTraining: random masking driven by a
@@ -138,7 +139,7 @@ public final class VitMae {
                 long keep = (long) (n * (1 - cfg.maskRatio));
                 if (noise == null) noise = Torch.rand(null, DType.F32, pixels.device(), b, n);
                 if (noise.size(0) != b || noise.size(1) != n)
-                    throw new TorchException("noise must be (" + b + ", " + n + "), got " + java.util.Arrays.toString(noise.shape()));
+                    throw new TorchException("noise must be (" + b + ", " + n + "), got " + Arrays.toString(noise.shape()));
                 Tensor idsShuffle = noise.argsort(1, false);
                 Tensor idsRestore = idsShuffle.argsort(1, false);
                 Tensor idsKeep = idsShuffle.narrow(1, 0, keep);
@@ -222,11 +223,11 @@ public final class VitMae {
             try (Scope s = Scope.open()) {
                 Tensor target = patchify(pixels, cfg.patchSize);
                 if (cfg.normPixLoss) {
-                    Tensor mean = target.mean(new long[] {-1}, true);
+                    Tensor mean = target.mean(-1, true);
                     Tensor var = target.var(new long[] {-1}, 1, true);
                     target = target.sub(mean).div(var.add(1e-6).sqrt());
                 }
-                Tensor perPatch = pred.sub(target).square().mean(new long[] {-1}, false);
+                Tensor perPatch = pred.sub(target).square().mean(-1);
                 return s.keep(perPatch.mul(mask).sum().div(mask.sum()));
             }
         }

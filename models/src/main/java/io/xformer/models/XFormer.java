@@ -4,16 +4,23 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.xformer.nn.Container;
 import io.xformer.nn.DType;
 import io.xformer.nn.F;
+import io.xformer.nn.Generator;
+import io.xformer.nn.Guard;
 import io.xformer.nn.LayerNorm;
 import io.xformer.nn.Linear;
 import io.xformer.nn.Module;
+import io.xformer.nn.ModuleList;
 import io.xformer.nn.Parameter;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * X-Former stage 1 (DESIGN.md "X-Former"): a frozen CLIP-ViT and a frozen MAE-ViT fused by a
@@ -30,7 +37,12 @@ import java.util.Map;
  * </pre>
  */
 public final class XFormer extends Module {
-    public static final java.util.List<String> VARIANTS = java.util.List.of("xformer", "blip2", "concat", "early-ca");
+    /** ITC temperature: BLIP-2's initial value and the range training clamps it to after every step. */
+    public static final double TEMP_INIT = 0.07, TEMP_MIN = 0.001, TEMP_MAX = 0.5;
+    /** What hides the positive pair before the negative-sampling softmax (LAVIS's masked_fill value). */
+    static final double POSITIVE_PAIR_MASK = -10000;
+
+    public static final List<String> VARIANTS = List.of("xformer", "blip2", "concat", "early-ca");
 
     public record Config(String variant, Blip2Vision.Config vision, QFormer.Config qformer, VitMae.Config mae,
                          int numQueryTokens, int embedDim, int decTokenId, double labelSmoothing, int earlyCaLayers) {
@@ -106,15 +118,15 @@ public final class XFormer extends Module {
      */
     public static final class Fusion extends Module {
         final Linear proj;
-        final io.xformer.nn.ModuleList<Container> early;
-        final java.util.List<QFormer.Attention> attn = new java.util.ArrayList<>();
-        final java.util.List<QFormer.FeedForward> ffn = new java.util.ArrayList<>();
+        final ModuleList<Container> early;
+        final List<QFormer.Attention> attn = new ArrayList<>();
+        final List<QFormer.FeedForward> ffn = new ArrayList<>();
 
         Fusion(Config c) {
             int dv = c.vision.hiddenSize(), dm = c.mae.hiddenSize();
             boolean concat = c.variant.equals("concat");
             proj = child(concat ? "mae_proj" : "mae_proj_in", new Linear(dm, dv, true));
-            early = concat ? null : child("early", new io.xformer.nn.ModuleList<>(c.earlyCaLayers, i -> new Container()));
+            early = concat ? null : child("early", new ModuleList<>(c.earlyCaLayers, i -> new Container()));
             if (early != null) for (Container layer : early) {
                 attn.add(layer.registerChild("crossattention", new QFormer.Attention(dv, dv, c.vision.heads(), c.vision.layerNormEps(),
                         c.qformer.dropout(), c.qformer.attentionDropout())));
@@ -187,7 +199,7 @@ public final class XFormer extends Module {
     /** Image-side features of a batch: C, the MAE encoding (xformer) and m2 (xformer). */
     public record Vision(Tensor clip, VitMae.Encoded mae, Tensor z, Tensor m2, Tensor zPrime) {}
 
-    Tensor queries(long batch) {
+    Tensor expandQueries(long batch) {
         return queryTokens.get().expand(batch, cfg.numQueryTokens, cfg.qformer.hiddenSize());
     }
 
@@ -220,10 +232,10 @@ public final class XFormer extends Module {
             long b = e.clip().size(0);
             if (block == null) {
                 Tensor memory = fusion == null ? e.clip() : s.keep(fusion.memory(e.clip(), e.mae().lastHiddenState()));
-                Tensor[] zz = pass(queries(b), cfg.numQueryTokens, null, memory, null);
+                Tensor[] zz = pass(expandQueries(b), cfg.numQueryTokens, null, memory, null);
                 return new Vision(memory, e.mae(), s.keep(zz[0]), null, zz[1] == zz[0] ? zz[0] : s.keep(zz[1]));
             }
-            Tensor z = qformer.forward(queries(b), cfg.numQueryTokens, null, e.clip());
+            Tensor z = qformer.forward(expandQueries(b), cfg.numQueryTokens, null, e.clip());
             Tensor m2 = block.enrich(e.mae().lastHiddenState(), z);
             Tensor zPrime = block.layer.forward(z, null, cfg.numQueryTokens, m2, null);
             return new Vision(e.clip(), e.mae(), s.keep(z), s.keep(m2), s.keep(zPrime));
@@ -243,14 +255,14 @@ public final class XFormer extends Module {
      * drawn from the softmax of the ITC similarities with the positive masked out.
      * Returns {negText, negImage}.
      */
-    public static Tensor[] sampleNegatives(Tensor simI2t, io.xformer.nn.Generator gen) {
+    public static Tensor[] sampleNegatives(Tensor simI2t, Generator gen) {
         long b = simI2t.size(0);
         if (b < 2) throw new TorchException("ITM needs a batch of at least 2 to draw negatives");
-        try (Scope s = Scope.open(); io.xformer.nn.Guard g = io.xformer.nn.Guard.noGrad()) {
+        try (Scope s = Scope.open(); Guard g = Guard.noGrad()) {
             Tensor sim = simI2t.detach().to(DType.F32);
             Tensor eye = Torch.ones(DType.BOOL, sim.device(), b, b).tril(0).logicalAnd(Torch.ones(DType.BOOL, sim.device(), b, b).triu(0));
-            Tensor wI2t = sim.maskedFill(eye, -10000).softmax(1);
-            Tensor wT2i = sim.transpose(0, 1).maskedFill(eye, -10000).softmax(1);
+            Tensor wI2t = sim.maskedFill(eye, POSITIVE_PAIR_MASK).softmax(1);
+            Tensor wT2i = sim.transpose(0, 1).maskedFill(eye, POSITIVE_PAIR_MASK).softmax(1);
             Tensor negText = Torch.multinomial(wI2t, 1, false, gen).view(b);
             Tensor negImage = Torch.multinomial(wT2i, 1, false, gen).view(b);
             return new Tensor[] {s.keep(negText), s.keep(negImage)};
@@ -271,7 +283,7 @@ public final class XFormer extends Module {
         try (Scope s = Scope.open()) {
             Tensor img = F.normalize(visionProjection.forward(zPrime), -1);
             Tensor txt = F.normalize(textProjection.forward(textCls), -1);
-            return s.keep(img.matmul(txt.transpose(0, 1)).amax(new long[] {1}, false).div(temp.get()));
+            return s.keep(img.matmul(txt.transpose(0, 1)).amax(1).div(temp.get()));
         }
     }
 
@@ -280,8 +292,8 @@ public final class XFormer extends Module {
         try (Scope s = Scope.open()) {
             Tensor target = Torch.arange(0, simI2t.size(0), 1, DType.I64, simI2t.device());
             double ls = cfg.labelSmoothing;
-            Tensor a = F.crossEntropy(simI2t, target, null, F.Reduction.MEAN, -100, ls);
-            Tensor b = F.crossEntropy(simI2t.transpose(0, 1), target, null, F.Reduction.MEAN, -100, ls);
+            Tensor a = F.crossEntropy(simI2t, target, null, F.Reduction.MEAN, F.IGNORE_INDEX, ls);
+            Tensor b = F.crossEntropy(simI2t.transpose(0, 1), target, null, F.Reduction.MEAN, F.IGNORE_INDEX, ls);
             return s.keep(a.add(b).div(2));
         }
     }
@@ -295,10 +307,10 @@ public final class XFormer extends Module {
             Tensor allIds = Torch.cat(0, ids, ids, ids.indexSelect(0, negText));
             Tensor allMask = Torch.cat(0, mask, mask, mask.indexSelect(0, negText));
             long n = allIds.size(0);
-            Tensor emb = Torch.cat(1, queries(n), embeddings.forward(allIds));
+            Tensor emb = Torch.cat(1, expandQueries(n), embeddings.forward(allIds));
             Tensor keep = Torch.cat(1, Torch.ones(DType.I64, ids.device(), n, nq), allMask.to(DType.I64));
             Tensor h = pass(emb, nq, Masks.padding(keep, emb.dtype()), clip, m2)[1];
-            return s.keep(itmHead.forward(h.narrow(1, 0, nq)).mean(new long[] {1}, false));
+            return s.keep(itmHead.forward(h.narrow(1, 0, nq)).mean(1));
         }
     }
 
@@ -306,7 +318,7 @@ public final class XFormer extends Module {
         try (Scope s = Scope.open()) {
             long b3 = logits.size(0), b = b3 / 3;
             long[] labels = new long[(int) b3];
-            java.util.Arrays.fill(labels, 0, (int) b, 1);
+            Arrays.fill(labels, 0, (int) b, 1);
             return s.keep(F.crossEntropy(logits, Torch.tensor(labels, b3).to(logits.device())));
         }
     }
@@ -317,7 +329,7 @@ public final class XFormer extends Module {
             int nq = cfg.numQueryTokens;
             long b = ids.size(0), l = ids.size(1);
             Tensor dec = Torch.cat(1, Torch.full(cfg.decTokenId, DType.I64, ids.device(), b, 1), ids.narrow(1, 1, l - 1));
-            Tensor emb = Torch.cat(1, queries(b), embeddings.forward(dec));
+            Tensor emb = Torch.cat(1, expandQueries(b), embeddings.forward(dec));
             Tensor h = pass(emb, nq, Masks.unilm(mask, nq, emb.dtype()), v.clip(), v.m2())[1];
             return s.keep(lmHead.forward(h.narrow(1, nq, l), embeddings.words.weight.get()));
         }
@@ -327,15 +339,15 @@ public final class XFormer extends Module {
     public Tensor itgLoss(Tensor logits, Tensor ids, Tensor mask) {
         try (Scope s = Scope.open()) {
             long l = ids.size(1);
-            Tensor target = ids.narrow(1, 1, l - 1).maskedFill(mask.narrow(1, 1, l - 1).eq(0), -100);
+            Tensor target = ids.narrow(1, 1, l - 1).maskedFill(mask.narrow(1, 1, l - 1).eq(0), F.IGNORE_INDEX);
             Tensor pred = logits.narrow(1, 0, l - 1);
-            return s.keep(F.crossEntropy(pred.reshape(-1, pred.size(2)), target.reshape(-1), null, F.Reduction.MEAN, -100,
+            return s.keep(F.crossEntropy(pred.reshape(-1, pred.size(2)), target.reshape(-1), null, F.Reduction.MEAN, F.IGNORE_INDEX,
                     cfg.labelSmoothing));
         }
     }
 
     /** Everything one stage-1 forward produces. Null entries for the blip2 variant. */
-    public record Output(Vision vision, Tensor textCls, Tensor itcSim, Tensor itmLogits, Tensor itgLogits, Tensor maeEnriched,
+    public record Output(Vision vision, Tensor textCls, Tensor itcSim, Tensor itmLogits, Tensor itgLogits, Tensor maeProjected,
                          Tensor recLogits, Tensor lossItc, Tensor lossItm, Tensor lossItg, Tensor lossRec, Tensor loss) {}
 
     /** The exact stage-1 forward with given ITM negatives. */
@@ -348,7 +360,7 @@ public final class XFormer extends Module {
     }
 
     /** Every loss from the image side, the text and a way to pick ITM negatives from the ITC similarities. */
-    public Output losses(Vision v, Tensor pixelsMae, Tensor ids, Tensor mask, java.util.function.Function<Tensor, Tensor[]> negatives) {
+    public Output losses(Vision v, Tensor pixelsMae, Tensor ids, Tensor mask, Function<Tensor, Tensor[]> negatives) {
         try (Scope s = Scope.open()) {
             Tensor cls = textCls(ids, mask);
             Tensor sim = itcSimilarity(v.zPrime(), cls);
@@ -357,21 +369,21 @@ public final class XFormer extends Module {
             Tensor itg = itgLogits(v, ids, mask);
             Tensor lItc = itcLoss(sim), lItm = itmLoss(itm), lItg = itgLoss(itg, ids, mask);
             Tensor loss = lItc.add(lItm).add(lItg);
-            Tensor enriched = null, rec = null, lRec = null;
+            Tensor projected = null, rec = null, lRec = null;
             if (block != null) {
-                enriched = block.projOut.forward(v.m2());
-                rec = mae.decoder.forward(enriched, v.mae().idsRestore());
+                projected = block.projOut.forward(v.m2()); // M' = W_out m2, the decoder's input
+                rec = mae.decoder.forward(projected, v.mae().idsRestore());
                 lRec = mae.loss(pixelsMae, rec, v.mae().mask());
                 loss = loss.add(lRec);
             }
-            return new Output(keepVision(s, v), s.keep(cls), s.keep(sim), s.keep(itm), s.keep(itg), keepOrNull(s, enriched),
+            return new Output(keepVision(s, v), s.keep(cls), s.keep(sim), s.keep(itm), s.keep(itg), keepOrNull(s, projected),
                     keepOrNull(s, rec), s.keep(lItc), s.keep(lItm), s.keep(lItg), keepOrNull(s, lRec), s.keep(loss));
         }
     }
 
     private static Output keepOutput(Scope s, Output o) {
         return new Output(keepVision(s, o.vision()), s.keep(o.textCls()), s.keep(o.itcSim()), s.keep(o.itmLogits()),
-                s.keep(o.itgLogits()), keepOrNull(s, o.maeEnriched()), keepOrNull(s, o.recLogits()), s.keep(o.lossItc()),
+                s.keep(o.itgLogits()), keepOrNull(s, o.maeProjected()), keepOrNull(s, o.recLogits()), s.keep(o.lossItc()),
                 s.keep(o.lossItm()), s.keep(o.lossItg()), keepOrNull(s, o.lossRec()), s.keep(o.loss()));
     }
 

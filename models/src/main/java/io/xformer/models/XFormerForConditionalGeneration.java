@@ -5,12 +5,14 @@ import io.xformer.nn.Container;
 import io.xformer.nn.DType;
 import io.xformer.nn.F;
 import io.xformer.nn.Linear;
+import io.xformer.nn.Module;
 import io.xformer.nn.Parameter;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -30,8 +32,8 @@ import java.util.Map;
  * LLM(inputs_embeds = ids' embeddings with the image_token_index rows replaced by P, in order)
  * </pre>
  */
-public final class XFormerForConditionalGeneration extends io.xformer.nn.Module {
-    public static final java.util.List<String> VARIANTS = java.util.List.of("xformer", "blip2");
+public final class XFormerForConditionalGeneration extends Module {
+    public static final List<String> VARIANTS = List.of("xformer", "blip2");
 
     /** json: the config.json this was read from (exports write it back). */
     public record Config(String variant, Blip2Vision.Config vision, QFormer.Config qformer, VitMae.Config mae, JsonNode textConfig,
@@ -223,7 +225,7 @@ public final class XFormerForConditionalGeneration extends io.xformer.nn.Module 
             Tensor lg = logits.narrow(1, t - l, l).narrow(1, 0, l - 1).to(DType.F32);
             Tensor target = labels.narrow(1, 1, l - 1).to(DType.I64);
             long v = lg.size(2);
-            return s.keep(F.crossEntropy(lg.reshape(-1, v), target.reshape(-1), null, F.Reduction.MEAN, -100, 0.0));
+            return s.keep(F.crossEntropy(lg.reshape(-1, v), target.reshape(-1), null, F.Reduction.MEAN, F.IGNORE_INDEX, 0.0));
         }
     }
 

@@ -7,10 +7,12 @@ import io.xformer.data.Source;
 import io.xformer.data.Transform;
 import io.xformer.hf.HfCheckpoint;
 import io.xformer.models.PositionEmbeddings;
+import io.xformer.models.VitMae;
 import io.xformer.models.XFormer;
 import io.xformer.models.XFormerForConditionalGeneration;
 import io.xformer.nn.DType;
 import io.xformer.nn.Device;
+import io.xformer.nn.F;
 import io.xformer.nn.Generator;
 import io.xformer.nn.Guard;
 import io.xformer.nn.Module;
@@ -205,14 +207,14 @@ public final class LmObjective implements Objective<Loader.Batch> {
                 if (j < nq) {
                     ids[at] = model.cfg.imageTokenIndex();
                     mask[at] = 1;
-                    labels[at] = -100;
+                    labels[at] = F.IGNORE_INDEX;
                 } else if (j - nq < r.length) {
                     ids[at] = r[j - nq];
                     mask[at] = 1;
-                    labels[at] = j - nq < promptLen[i] ? -100 : r[j - nq];
+                    labels[at] = j - nq < promptLen[i] ? F.IGNORE_INDEX : r[j - nq];
                 } else {
                     ids[at] = pad;
-                    labels[at] = -100;
+                    labels[at] = F.IGNORE_INDEX;
                 }
             }
         }
@@ -289,7 +291,7 @@ public final class LmObjective implements Objective<Loader.Batch> {
             } else {
                 clip = frozen.clip().clone();
             }
-            io.xformer.models.VitMae.Encoded m = frozen.mae() == null ? null : new io.xformer.models.VitMae.Encoded(
+            VitMae.Encoded m = frozen.mae() == null ? null : new VitMae.Encoded(
                     s.keep(frozen.mae().lastHiddenState().clone()), s.keep(frozen.mae().mask().clone()), s.keep(frozen.mae().idsRestore().clone()));
             return new XFormerForConditionalGeneration.Encoded(s.keep(clip), m, null);
         }

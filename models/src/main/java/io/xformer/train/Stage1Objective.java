@@ -1,16 +1,19 @@
 package io.xformer.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.xformer.data.Captions;
 import io.xformer.data.Loader;
 import io.xformer.data.Sample;
 import io.xformer.data.Source;
 import io.xformer.data.Transform;
 import io.xformer.hf.HfCheckpoint;
+import io.xformer.models.VitMae;
 import io.xformer.models.XFormer;
 import io.xformer.nn.DType;
 import io.xformer.nn.Device;
 import io.xformer.nn.Generator;
 import io.xformer.nn.Guard;
+import io.xformer.nn.Module;
 import io.xformer.nn.Parameter;
 import io.xformer.nn.SafeTensors;
 import io.xformer.nn.Scope;
@@ -25,6 +28,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 
 /**
  * Stage 1: frozen encoders under inference mode, the Q-Former, heads and X-Former block trained
@@ -92,7 +96,7 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
         if (m.mae != null) m.mae.requiresGrad(false);
     }
 
-    public static Map<String, Parameter> trainable(io.xformer.nn.Module m) {
+    public static Map<String, Parameter> trainable(Module m) {
         Map<String, Parameter> out = new LinkedHashMap<>();
         m.namedParameters().forEach((k, p) -> {
             if (p.trainable()) out.put(k, p);
@@ -188,7 +192,7 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
                 }
             }
             return new XFormer.Encoded(s.keep(enc.clip().clone()), enc.mae() == null ? null
-                    : new io.xformer.models.VitMae.Encoded(s.keep(enc.mae().lastHiddenState().clone()), s.keep(enc.mae().mask().clone()),
+                    : new VitMae.Encoded(s.keep(enc.mae().lastHiddenState().clone()), s.keep(enc.mae().mask().clone()),
                     s.keep(enc.mae().idsRestore().clone())));
         }
     }
@@ -206,7 +210,7 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
     public static void clampTemp(XFormer m) {
         try (Guard g = Guard.noGrad(); Scope s = Scope.open()) {
             Tensor temp = m.temp.get();
-            temp.copy_(temp.clamp(0.001, 0.5));
+            temp.copy_(temp.clamp(XFormer.TEMP_MIN, XFormer.TEMP_MAX));
         }
     }
 
@@ -230,8 +234,8 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
         for (int i = 0; i < n; i++) {
             try {
                 Sample s = val.load(i);
-                images.add(tf.apply(s.image(), new java.util.Random(0)));
-                captions.add(io.xformer.data.Captions.clean(s.caption(), t.maxWords()));
+                images.add(tf.apply(s.image(), new Random(0)));
+                captions.add(Captions.clean(s.caption(), t.maxWords()));
             } catch (IOException e) {
                 // a broken held-out image is left out of the evaluation
             }
