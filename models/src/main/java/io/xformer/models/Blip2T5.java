@@ -42,6 +42,7 @@ public final class Blip2T5 extends Module {
 
     public final Config cfg;
     public final Blip2Vision visionModel;
+    public final Blip2Queries queryInput;
     public final Parameter queryTokens;
     public final QFormer qformer;
     public final Linear languageProjection;
@@ -50,8 +51,9 @@ public final class Blip2T5 extends Module {
     public Blip2T5(Config cfg) {
         this.cfg = cfg;
         visionModel = child("vision_model", new Blip2Vision(cfg.vision));
-        queryTokens = registerParameter("query_tokens", 1, cfg.numQueryTokens, cfg.qformer.hiddenSize());
-        qformer = child("qformer", new QFormer(cfg.qformer));
+        queryInput = new Blip2Queries(this, cfg.qformer, cfg.numQueryTokens, false);
+        queryTokens = queryInput.queryTokens;
+        qformer = queryInput.qformer;
         languageProjection = child("language_projection", new Linear(cfg.qformer.hiddenSize(), cfg.text.dModel(), true));
         languageModel = child("language_model", new T5(cfg.text));
     }
@@ -59,7 +61,7 @@ public final class Blip2T5 extends Module {
     /** Query outputs (B, Q, D) for image features (B, S, E). */
     public Tensor queryOutput(Tensor image) {
         try (Scope s = Scope.open()) {
-            Tensor q = queryTokens.get().expand(image.size(0), cfg.numQueryTokens, cfg.qformer.hiddenSize());
+            Tensor q = queryInput.expand(image.size(0)); // (B, Q, D)
             return s.keep(qformer.forward(q, cfg.numQueryTokens, null, image));
         }
     }

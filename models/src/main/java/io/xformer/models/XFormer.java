@@ -149,6 +149,8 @@ public final class XFormer extends Module {
 
     public final Config cfg;
     public final Blip2Vision visionModel;
+    public final Blip2Queries queryInput;
+    public final Blip2Heads heads;
     public final Parameter queryTokens, temp;
     public final QFormer qformer;
     public final QFormer.TextEmbeddings embeddings;
@@ -162,12 +164,14 @@ public final class XFormer extends Module {
         this.cfg = cfg;
         int d = cfg.qformer.hiddenSize();
         visionModel = child("vision_model", new Blip2Vision(cfg.vision));
-        queryTokens = registerParameter("query_tokens", 1, cfg.numQueryTokens, d);
-        qformer = child("qformer", new QFormer(cfg.qformer));
-        embeddings = child("embeddings", new QFormer.TextEmbeddings(cfg.qformer));
-        visionProjection = child("vision_projection", new Linear(d, cfg.embedDim, true));
-        textProjection = child("text_projection", new Linear(d, cfg.embedDim, true));
-        itmHead = child("itm_head", new Linear(d, 2, true));
+        queryInput = new Blip2Queries(this, cfg.qformer, cfg.numQueryTokens, true);
+        heads = new Blip2Heads(this, queryInput, cfg.embedDim);
+        queryTokens = queryInput.queryTokens;
+        qformer = queryInput.qformer;
+        embeddings = queryInput.embeddings;
+        visionProjection = heads.visionProjection;
+        textProjection = heads.textProjection;
+        itmHead = heads.itmHead;
         temp = registerParameter("temp");
         lmHead = child("cls", new Container()).registerChild("predictions", new LmHead(cfg.qformer));
         mae = cfg.hasMae() ? child("mae", new VitMae.ForPreTraining(cfg.mae)) : null;
@@ -199,10 +203,6 @@ public final class XFormer extends Module {
     /** Image-side features of a batch: C, the MAE encoding (xformer) and m2 (xformer). */
     public record Vision(Tensor clip, VitMae.Encoded mae, Tensor z, Tensor m2, Tensor zPrime) {}
 
-    Tensor expandQueries(long batch) {
-        return queryTokens.get().expand(batch, cfg.numQueryTokens, cfg.qformer.hiddenSize());
-    }
-
     /** The Q-Former's 12 layers, then block 2 as the 13th (xformer); returns {pre-block, post-block}. */
     Tensor[] pass(Tensor embeddingsIn, int queryLength, Tensor selfMask, Tensor clip, Tensor m2) {
         try (Scope s = Scope.open()) {
@@ -232,10 +232,10 @@ public final class XFormer extends Module {
             long b = e.clip().size(0);
             if (block == null) {
                 Tensor memory = fusion == null ? e.clip() : s.keep(fusion.memory(e.clip(), e.mae().lastHiddenState()));
-                Tensor[] zz = pass(expandQueries(b), cfg.numQueryTokens, null, memory, null);
+                Tensor[] zz = pass(queryInput.expand(b), cfg.numQueryTokens, null, memory, null);
                 return new Vision(memory, e.mae(), s.keep(zz[0]), null, zz[1] == zz[0] ? zz[0] : s.keep(zz[1]));
             }
-            Tensor z = qformer.forward(expandQueries(b), cfg.numQueryTokens, null, e.clip());
+            Tensor z = qformer.forward(queryInput.expand(b), cfg.numQueryTokens, null, e.clip());
             Tensor m2 = block.enrich(e.mae().lastHiddenState(), z);
             Tensor zPrime = block.layer.forward(z, null, cfg.numQueryTokens, m2, null);
             return new Vision(e.clip(), e.mae(), s.keep(z), s.keep(m2), s.keep(zPrime));
@@ -272,18 +272,15 @@ public final class XFormer extends Module {
     /** Text-only pass: the [CLS] row (B, D). */
     public Tensor textCls(Tensor ids, Tensor mask) {
         try (Scope s = Scope.open()) {
-            Tensor emb = embeddings.forward(ids);
-            Tensor h = pass(emb, 0, Masks.padding(mask, emb.dtype()), null, null)[1];
-            return s.keep(h.select(1, 0));
+            return s.keep(heads.textCls(ids, mask, (emb, nq, selfMask) -> pass(emb, nq, selfMask, null, null)[1]));
         }
     }
 
     /** ITC similarities (B_img, B_txt) = max over queries of normalised projections, divided by temp. */
     public Tensor itcSimilarity(Tensor zPrime, Tensor textCls) {
         try (Scope s = Scope.open()) {
-            Tensor img = F.normalize(visionProjection.forward(zPrime), -1);
-            Tensor txt = F.normalize(textProjection.forward(textCls), -1);
-            return s.keep(img.matmul(txt.transpose(0, 1)).amax(1).div(temp.get()));
+            Tensor img = heads.imageFeatures(zPrime), txt = heads.textFeatures(textCls);
+            return s.keep(Blip2Heads.itcLogits(img, txt).div(temp.get()));
         }
     }
 
@@ -301,16 +298,11 @@ public final class XFormer extends Module {
     /** ITM logits (3B, 2) over pairs images [i, negImage[i], i] x texts [i, i, negText[i]]. */
     public Tensor itmLogits(Vision v, Tensor ids, Tensor mask, Tensor negText, Tensor negImage) {
         try (Scope s = Scope.open()) {
-            int nq = cfg.numQueryTokens;
             Tensor clip = Torch.cat(0, v.clip(), v.clip().indexSelect(0, negImage), v.clip());
             Tensor m2 = v.m2() == null ? null : Torch.cat(0, v.m2(), v.m2().indexSelect(0, negImage), v.m2());
             Tensor allIds = Torch.cat(0, ids, ids, ids.indexSelect(0, negText));
             Tensor allMask = Torch.cat(0, mask, mask, mask.indexSelect(0, negText));
-            long n = allIds.size(0);
-            Tensor emb = Torch.cat(1, expandQueries(n), embeddings.forward(allIds));
-            Tensor keep = Torch.cat(1, Torch.ones(DType.I64, ids.device(), n, nq), allMask.to(DType.I64));
-            Tensor h = pass(emb, nq, Masks.padding(keep, emb.dtype()), clip, m2)[1];
-            return s.keep(itmHead.forward(h.narrow(1, 0, nq)).mean(1));
+            return s.keep(heads.itmLogits(allIds, allMask, (emb, nq, selfMask) -> pass(emb, nq, selfMask, clip, m2)[1]));
         }
     }
 
@@ -329,7 +321,7 @@ public final class XFormer extends Module {
             int nq = cfg.numQueryTokens;
             long b = ids.size(0), l = ids.size(1);
             Tensor dec = Torch.cat(1, Torch.full(cfg.decTokenId, DType.I64, ids.device(), b, 1), ids.narrow(1, 1, l - 1));
-            Tensor emb = Torch.cat(1, expandQueries(b), embeddings.forward(dec));
+            Tensor emb = Torch.cat(1, queryInput.expand(b), embeddings.forward(dec));
             Tensor h = pass(emb, nq, Masks.unilm(mask, nq, emb.dtype()), v.clip(), v.m2())[1];
             return s.keep(lmHead.forward(h.narrow(1, nq, l), embeddings.words.weight.get()));
         }

@@ -65,6 +65,7 @@ public final class XFormerForConditionalGeneration extends Module {
 
     public final Config cfg;
     public final Blip2Vision visionModel;
+    public final Blip2Queries queryInput;
     public final Parameter queryTokens;
     public final QFormer qformer;
     public final QFormer.TextEmbeddings embeddings;
@@ -77,9 +78,10 @@ public final class XFormerForConditionalGeneration extends Module {
         this.cfg = cfg;
         int d = cfg.qformer.hiddenSize();
         visionModel = child("vision_model", new Blip2Vision(cfg.vision));
-        queryTokens = registerParameter("query_tokens", 1, cfg.numQueryTokens, d);
-        qformer = child("qformer", new QFormer(cfg.qformer));
-        embeddings = cfg.qformer.textInput() ? child("embeddings", new QFormer.TextEmbeddings(cfg.qformer)) : null;
+        queryInput = new Blip2Queries(this, cfg.qformer, cfg.numQueryTokens, cfg.qformer.textInput());
+        queryTokens = queryInput.queryTokens;
+        qformer = queryInput.qformer;
+        embeddings = queryInput.embeddings;
         languageModel = LanguageModel.of(cfg.textConfig);
         languageProjection = child("language_projection", new Linear(d, languageModel.hiddenSize(), true));
         child("language_model", languageModel.module());
@@ -146,16 +148,9 @@ public final class XFormerForConditionalGeneration extends Module {
         try (Scope s = Scope.open()) {
             long b = e.clip().size(0);
             int nq = cfg.numQueryTokens;
-            Tensor emb = queryTokens.get().expand(b, nq, cfg.qformer.hiddenSize());
-            Tensor selfMask = null;
-            if (questionIds != null) {
-                if (embeddings == null)
-                    throw new TorchException("this model's Q-Former takes no text (qformer_config.use_qformer_text_input is false)");
-                emb = Torch.cat(1, emb, embeddings.forward(questionIds));
-                Tensor keep = Torch.cat(1, Torch.ones(DType.I64, questionIds.device(), b, nq), questionMask.to(DType.I64));
-                selfMask = Masks.padding(keep, emb.dtype());
-            }
-            Tensor h = qformer.forward(emb, nq, selfMask, e.clip());
+            Blip2Queries.Input in = queryInput.input(b, questionIds, questionMask); // (B, Q(+L), D)
+            Tensor selfMask = in.selfMask();
+            Tensor h = qformer.forward(in.embeddings(), nq, selfMask, e.clip());
             Tensor z = h.narrow(1, 0, nq);
             if (block == null) return new Queries(s.keep(z), z);
             Tensor m2 = block.enrich(e.mae().lastHiddenState(), z);
