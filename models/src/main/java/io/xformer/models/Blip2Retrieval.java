@@ -1,9 +1,7 @@
 package io.xformer.models;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.xformer.nn.Linear;
 import io.xformer.nn.Module;
-import io.xformer.nn.Parameter;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
 
@@ -26,27 +24,17 @@ public final class Blip2Retrieval extends Module {
     public final Blip2Vision visionModel;
     public final Blip2Queries queryInput;
     public final Blip2Heads heads;
-    public final Parameter queryTokens;
-    public final QFormer qformer;
-    public final QFormer.TextEmbeddings embeddings;
-    public final Linear visionProjection, textProjection, itmHead;
 
     public Blip2Retrieval(Config cfg) {
         this.cfg = cfg;
         visionModel = child("vision_model", new Blip2Vision(cfg.vision));
         queryInput = new Blip2Queries(this, cfg.qformer, cfg.numQueryTokens, true);
         heads = new Blip2Heads(this, queryInput, cfg.embedDim);
-        queryTokens = queryInput.queryTokens;
-        qformer = queryInput.qformer;
-        embeddings = queryInput.embeddings;
-        visionProjection = heads.visionProjection;
-        textProjection = heads.textProjection;
-        itmHead = heads.itmHead;
     }
 
     /** The plain Q-Former over image features (B, S, E); null: a text-only pass. */
     private Blip2Heads.Pass pass(Tensor image) {
-        return (emb, queryLength, selfMask) -> qformer.forward(emb, queryLength, selfMask, image);
+        return (emb, queryLength, selfMask) -> queryInput.qformer.forward(emb, queryLength, selfMask, image);
     }
 
     /** ITM logits (B, 2) for image i paired with text i. */
@@ -57,7 +45,7 @@ public final class Blip2Retrieval extends Module {
     /** Normalised projected query outputs (B, Q, E). */
     public Tensor imageFeatures(Tensor image) {
         try (Scope s = Scope.open()) {
-            Tensor q = qformer.forward(queryInput.expand(image.size(0)), cfg.numQueryTokens, null, image); // (B, Q, D)
+            Tensor q = pass(image).forward(queryInput.expand(image.size(0)), cfg.numQueryTokens, null); // (B, Q, D)
             return s.keep(heads.imageFeatures(q));
         }
     }
