@@ -19,7 +19,6 @@ import io.xformer.nn.SafeTensors;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.Torch;
-import io.xformer.nn.TorchException;
 import io.xformer.text.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -131,19 +130,12 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
 
     @Override
     public Map<String, Tensor> checkpointState() {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        params.forEach((k, p) -> out.put(XFormer.toCheckpointKey(k), p.get()));
-        return out;
+        return Checkpoints.trainableState(params);
     }
 
     @Override
     public void loadCheckpoint(Path file) {
-        try (SafeTensors f = SafeTensors.open(file)) {
-            var report = model.loadStateDict(f.source(), XFormer::fromCheckpointKey, DType.F32, device, false);
-            List<String> missing = report.missing().stream().filter(params::containsKey).toList();
-            if (!missing.isEmpty() || !report.unexpected().isEmpty() || !report.mismatched().isEmpty())
-                throw new TorchException(file.getParent() + ": checkpoint does not match the model: " + report);
-        }
+        Checkpoints.loadTrainable(model, params, file, device);
     }
 
     @Override
