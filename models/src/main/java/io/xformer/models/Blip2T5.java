@@ -8,6 +8,7 @@ import io.xformer.nn.Module;
 import io.xformer.nn.Parameter;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.TensorRecord;
 import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
 import java.util.Collection;
@@ -67,7 +68,7 @@ public final class Blip2T5 extends Module {
     }
 
     /** The encoder input: embeddings (B, T', D) and their mask (B, T'). */
-    public record LanguageInputs(Tensor inputsEmbeds, Tensor attentionMask) {}
+    public record LanguageInputs(Tensor inputsEmbeds, Tensor attentionMask) implements TensorRecord {}
 
     /**
      * Token embeddings of ids (B, T) with the projected queries (B, Q, D) in place of the
@@ -85,19 +86,19 @@ public final class Blip2T5 extends Module {
             long found = imageTokenIndex < 0 ? 0 : (long) ids.eq(imageTokenIndex).sum().item();
             if (found == 0) {
                 Tensor queryMask = Torch.ones(DType.I64, ids.device(), b, q.size(1));
-                return new LanguageInputs(s.keep(Torch.cat(1, q, emb)), s.keep(Torch.cat(1, queryMask, mask)));
+                return s.keepAll(new LanguageInputs(Torch.cat(1, q, emb), Torch.cat(1, queryMask, mask)));
             }
             if (found != n)
                 throw new TorchException("input_ids hold " + found + " image tokens (id " + imageTokenIndex + ") but the images give "
                         + n + " query embeddings (" + q.size(1) + " per image)");
             Tensor where = ids.eq(imageTokenIndex).unsqueeze(-1).expand(emb.shape());
-            return new LanguageInputs(s.keep(emb.maskedScatter(where, q)), s.keep(mask));
+            return s.keepAll(new LanguageInputs(emb.maskedScatter(where, q), mask));
         }
     }
 
     /** Everything the forward produces, for the CLI and the parity tests; loss null without labels. */
     public record Output(Blip2Vision.Output vision, Tensor qformerOutput, Tensor languageProjection, Tensor inputsEmbeds,
-                         Tensor encoderLastHiddenState, Tensor logits, Tensor loss) {}
+                         Tensor encoderLastHiddenState, Tensor logits, Tensor loss) implements TensorRecord {}
 
     /**
      * pixels (B, 3, H, W); ids (B, T) with placeholders; attentionMask (B, T) or null;
@@ -110,10 +111,7 @@ public final class Blip2T5 extends Module {
             Tensor proj = languageProjection.forward(q);
             LanguageInputs in = languageInputs(languageModel, ids, attentionMask, proj, cfg.imageTokenIndex);
             T5.Output o = languageModel.forward(in.inputsEmbeds(), in.attentionMask(), decoderInputIds, labels);
-            return new Output(new Blip2Vision.Output(s.keep(v.lastHiddenState()), s.keep(v.pooled()),
-                    v.afterFirstLayer() == null ? null : s.keep(v.afterFirstLayer())), s.keep(q), s.keep(proj),
-                    s.keep(in.inputsEmbeds()), s.keep(o.encoderLastHiddenState()), s.keep(o.logits()),
-                    o.loss() == null ? null : s.keep(o.loss()));
+            return s.keepAll(new Output(v, q, proj, in.inputsEmbeds(), o.encoderLastHiddenState(), o.logits(), o.loss()));
         }
     }
 

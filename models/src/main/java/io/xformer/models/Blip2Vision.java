@@ -11,6 +11,7 @@ import io.xformer.nn.Parameter;
 import io.xformer.nn.PatchConv2d;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.TensorRecord;
 import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
 
@@ -91,7 +92,7 @@ public final class Blip2Vision extends Module {
     }
 
     /** lastHiddenState (post-layernorm), pooled, and the hidden state after the first layer. */
-    public record Output(Tensor lastHiddenState, Tensor pooled, Tensor afterFirstLayer) {}
+    public record Output(Tensor lastHiddenState, Tensor pooled, Tensor afterFirstLayer) implements TensorRecord {}
 
     public final Config cfg;
     final Parameter classEmbedding, positionEmbedding;
@@ -130,7 +131,7 @@ public final class Blip2Vision extends Module {
             // 3. post-layernorm; pooled = post_layernorm(last[:, 0])
             Tensor last = postLayernorm.forward(h);
             Tensor pooled = postLayernorm.forward(last.select(1, 0));
-            return new Output(s.keep(last), s.keep(pooled), first == null ? null : s.keep(first));
+            return s.keepAll(new Output(last, pooled, first));
         }
     }
 }

@@ -14,6 +14,7 @@ import io.xformer.nn.ModuleList;
 import io.xformer.nn.Parameter;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.TensorRecord;
 import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
 import java.util.ArrayList;
@@ -443,7 +444,7 @@ public final class T5 extends Module implements LanguageModel {
     }
 
     /** encoderLastHiddenState (B, T, D), logits (B, L, V) and loss (scalar, null without labels). */
-    public record Output(Tensor encoderLastHiddenState, Tensor logits, Tensor loss) {}
+    public record Output(Tensor encoderLastHiddenState, Tensor logits, Tensor loss) implements TensorRecord {}
 
     /**
      * The seq2seq forward: inputsEmbeds (B, T, D) and attentionMask (B, T) into the encoder;
@@ -457,8 +458,8 @@ public final class T5 extends Module implements LanguageModel {
             Tensor memory = encode(inputsEmbeds, attentionMask);
             Tensor dec = decoderInputIds != null ? decoderInputIds : shiftRight(labels);
             Tensor logits = decode(dec, memory, attentionMask, null);
-            Tensor loss = labels == null ? null : s.keep(loss(logits, labels));
-            return new Output(s.keep(memory), s.keep(logits), loss);
+            Tensor loss = labels == null ? null : loss(logits, labels);
+            return s.keepAll(new Output(memory, logits, loss));
         }
     }
 }

@@ -12,6 +12,7 @@ import io.xformer.nn.Parameter;
 import io.xformer.nn.PatchConv2d;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.TensorRecord;
 import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
 import java.util.Arrays;
@@ -106,7 +107,12 @@ public final class VitMae {
     }
 
     /** The output of the encoder: kept-patch features (with cls first), the mask and the restore order. */
-    public record Encoded(Tensor lastHiddenState, Tensor mask, Tensor idsRestore) {}
+    public record Encoded(Tensor lastHiddenState, Tensor mask, Tensor idsRestore) implements TensorRecord {
+        /** Plain copies, in component order (inference-mode tensors cannot be saved for backward). */
+        public Encoded copy() {
+            return new Encoded(lastHiddenState.clone(), mask.clone(), idsRestore.clone());
+        }
+    }
 
     /** ViTMAEModel: {@code embeddings}, {@code encoder.layer.N}, {@code layernorm}. */
     public static final class Encoder extends Module {
@@ -151,7 +157,7 @@ public final class VitMae {
                 Tensor cls = clsToken.get().add(pos.narrow(1, 0, 1)).expand(b, 1, d);
                 Tensor h = Torch.cat(1, cls, kept);
                 for (Layer layer : layers) h = layer.forward(h);
-                return new Encoded(s.keep(layernorm.forward(h)), s.keep(mask), s.keep(idsRestore));
+                return s.keepAll(new Encoded(layernorm.forward(h), mask, idsRestore));
             }
         }
     }
@@ -206,15 +212,14 @@ public final class VitMae {
             decoder = child("decoder", new Decoder(cfg));
         }
 
-        public record Output(Encoded encoded, Tensor logits, Tensor loss) {}
+        public record Output(Encoded encoded, Tensor logits, Tensor loss) implements TensorRecord {}
 
         public Output forward(Tensor pixels, Tensor noise) {
             try (Scope s = Scope.open()) {
                 Encoded e = vit.forward(pixels, noise);
                 Tensor logits = decoder.forward(e.lastHiddenState(), e.idsRestore());
                 Tensor loss = loss(pixels, logits, e.mask());
-                return new Output(new Encoded(s.keep(e.lastHiddenState()), s.keep(e.mask()), s.keep(e.idsRestore())),
-                        s.keep(logits), s.keep(loss));
+                return s.keepAll(new Output(e, logits, loss));
             }
         }
 

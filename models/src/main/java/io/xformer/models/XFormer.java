@@ -13,6 +13,7 @@ import io.xformer.nn.ModuleList;
 import io.xformer.nn.Parameter;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.TensorRecord;
 import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
 import java.util.ArrayList;
@@ -201,28 +202,30 @@ public final class XFormer extends Module {
     // ---- the pieces of a stage-1 forward ----
 
     /** Image-side features of a batch: C, the MAE encoding (xformer) and m2 (xformer). */
-    public record Vision(Tensor clip, VitMae.Encoded mae, Tensor z, Tensor m2, Tensor zPrime) {}
+    public record Vision(Tensor clip, VitMae.Encoded mae, Tensor z, Tensor m2, Tensor zPrime) implements TensorRecord {}
 
-    /** The Q-Former's 12 layers, then block 2 as the 13th (xformer); returns {pre-block, post-block}. */
-    Tensor[] pass(Tensor embeddingsIn, int queryLength, Tensor selfMask, Tensor clip, Tensor m2) {
+    /** A Q-Former pass's hidden states (B, T, D) before and after block 2 (the same tensor without a block). */
+    record Hidden(Tensor preBlock, Tensor postBlock) implements TensorRecord {}
+
+    /** The Q-Former's 12 layers, then block 2 as the 13th (xformer). */
+    Hidden pass(Tensor embeddingsIn, int queryLength, Tensor selfMask, Tensor clip, Tensor m2) {
         try (Scope s = Scope.open()) {
             Tensor h = qformer.forward(embeddingsIn, queryLength, selfMask, clip);
             Tensor out = block == null ? h : block.layer.forward(h, selfMask, queryLength, m2, null);
-            return new Tensor[] {s.keep(h), out == h ? h : s.keep(out)};
+            return s.keepAll(new Hidden(h, out));
         }
     }
 
     /** What the frozen encoders produce: C and (xformer) the MAE encoding. */
-    public record Encoded(Tensor clip, VitMae.Encoded mae) {}
+    public record Encoded(Tensor clip, VitMae.Encoded mae) implements TensorRecord {}
 
     /** The frozen encoders. Training runs this under inference mode and clones the result. */
     public Encoded encode(Tensor pixels, Tensor pixelsMae, Tensor noise) {
         try (Scope s = Scope.open()) {
             Tensor clip = visionModel.forward(pixels).lastHiddenState();
-            if (mae == null) return new Encoded(s.keep(clip), null);
+            if (mae == null) return s.keepAll(new Encoded(clip, null));
             if (pixelsMae == null) throw new TorchException("the xformer variant needs pixel_values_mae");
-            VitMae.Encoded m = mae.vit.forward(pixelsMae, noise);
-            return new Encoded(s.keep(clip), new VitMae.Encoded(s.keep(m.lastHiddenState()), s.keep(m.mask()), s.keep(m.idsRestore())));
+            return s.keepAll(new Encoded(clip, mae.vit.forward(pixelsMae, noise)));
         }
     }
 
@@ -231,31 +234,32 @@ public final class XFormer extends Module {
         try (Scope s = Scope.open()) {
             long b = e.clip().size(0);
             if (block == null) {
-                Tensor memory = fusion == null ? e.clip() : s.keep(fusion.memory(e.clip(), e.mae().lastHiddenState()));
-                Tensor[] zz = pass(queryInput.expand(b), cfg.numQueryTokens, null, memory, null);
-                return new Vision(memory, e.mae(), s.keep(zz[0]), null, zz[1] == zz[0] ? zz[0] : s.keep(zz[1]));
+                Tensor memory = fusion == null ? e.clip() : fusion.memory(e.clip(), e.mae().lastHiddenState());
+                Hidden h = pass(queryInput.expand(b), cfg.numQueryTokens, null, memory, null);
+                return s.keepAll(new Vision(memory, e.mae(), h.preBlock(), null, h.postBlock()));
             }
             Tensor z = qformer.forward(queryInput.expand(b), cfg.numQueryTokens, null, e.clip());
             Tensor m2 = block.enrich(e.mae().lastHiddenState(), z);
             Tensor zPrime = block.layer.forward(z, null, cfg.numQueryTokens, m2, null);
-            return new Vision(e.clip(), e.mae(), s.keep(z), s.keep(m2), s.keep(zPrime));
+            return s.keepAll(new Vision(e.clip(), e.mae(), z, m2, zPrime));
         }
     }
 
     /** Everything image-side: frozen encoders, the queries-only pass, block 1. */
     public Vision vision(Tensor pixels, Tensor pixelsMae, Tensor noise) {
         try (Scope s = Scope.open()) {
-            Vision v = queries(encode(pixels, pixelsMae, noise));
-            return keepVision(s, v);
+            return s.keepAll(queries(encode(pixels, pixelsMae, noise)));
         }
     }
+
+    /** ITM negatives (B): text[i] is the negative text of image i, image[i] the negative image of text i. */
+    public record Negatives(Tensor text, Tensor image) implements TensorRecord {}
 
     /**
      * Hard negatives as training samples them: one text per image and one image per text,
      * drawn from the softmax of the ITC similarities with the positive masked out.
-     * Returns {negText, negImage}.
      */
-    public static Tensor[] sampleNegatives(Tensor simI2t, Generator gen) {
+    public static Negatives sampleNegatives(Tensor simI2t, Generator gen) {
         long b = simI2t.size(0);
         if (b < 2) throw new TorchException("ITM needs a batch of at least 2 to draw negatives");
         try (Scope s = Scope.open(); Guard g = Guard.noGrad()) {
@@ -265,14 +269,14 @@ public final class XFormer extends Module {
             Tensor wT2i = sim.transpose(0, 1).maskedFill(eye, POSITIVE_PAIR_MASK).softmax(1);
             Tensor negText = Torch.multinomial(wI2t, 1, false, gen).view(b);
             Tensor negImage = Torch.multinomial(wT2i, 1, false, gen).view(b);
-            return new Tensor[] {s.keep(negText), s.keep(negImage)};
+            return s.keepAll(new Negatives(negText, negImage));
         }
     }
 
     /** Text-only pass: the [CLS] row (B, D). */
     public Tensor textCls(Tensor ids, Tensor mask) {
         try (Scope s = Scope.open()) {
-            return s.keep(heads.textCls(ids, mask, (emb, nq, selfMask) -> pass(emb, nq, selfMask, null, null)[1]));
+            return s.keep(heads.textCls(ids, mask, (emb, nq, selfMask) -> pass(emb, nq, selfMask, null, null).postBlock()));
         }
     }
 
@@ -302,7 +306,7 @@ public final class XFormer extends Module {
             Tensor m2 = v.m2() == null ? null : Torch.cat(0, v.m2(), v.m2().indexSelect(0, negImage), v.m2());
             Tensor allIds = Torch.cat(0, ids, ids, ids.indexSelect(0, negText));
             Tensor allMask = Torch.cat(0, mask, mask, mask.indexSelect(0, negText));
-            return s.keep(heads.itmLogits(allIds, allMask, (emb, nq, selfMask) -> pass(emb, nq, selfMask, clip, m2)[1]));
+            return s.keep(heads.itmLogits(allIds, allMask, (emb, nq, selfMask) -> pass(emb, nq, selfMask, clip, m2).postBlock()));
         }
     }
 
@@ -322,7 +326,7 @@ public final class XFormer extends Module {
             long b = ids.size(0), l = ids.size(1);
             Tensor dec = Torch.cat(1, Torch.full(cfg.decTokenId, DType.I64, ids.device(), b, 1), ids.narrow(1, 1, l - 1));
             Tensor emb = Torch.cat(1, queryInput.expand(b), embeddings.forward(dec));
-            Tensor h = pass(emb, nq, Masks.unilm(mask, nq, emb.dtype()), v.clip(), v.m2())[1];
+            Tensor h = pass(emb, nq, Masks.unilm(mask, nq, emb.dtype()), v.clip(), v.m2()).postBlock();
             return s.keep(lmHead.forward(h.narrow(1, nq, l), embeddings.words.weight.get()));
         }
     }
@@ -340,24 +344,30 @@ public final class XFormer extends Module {
 
     /** Everything one stage-1 forward produces. Null entries for the blip2 variant. */
     public record Output(Vision vision, Tensor textCls, Tensor itcSim, Tensor itmLogits, Tensor itgLogits, Tensor maeProjected,
-                         Tensor recLogits, Tensor lossItc, Tensor lossItm, Tensor lossItg, Tensor lossRec, Tensor loss) {}
+                         Tensor recLogits, Tensor lossItc, Tensor lossItm, Tensor lossItg, Tensor lossRec, Tensor loss)
+            implements TensorRecord {
+        /** The losses alone (the rest null), for a training step that keeps nothing else. */
+        public Output lossesOnly() {
+            return new Output(null, null, null, null, null, null, null, lossItc, lossItm, lossItg, lossRec, loss);
+        }
+    }
 
     /** The exact stage-1 forward with given ITM negatives. */
     public Output forward(Tensor pixels, Tensor pixelsMae, Tensor noise, Tensor ids, Tensor mask, Tensor negText,
                           Tensor negImage) {
         try (Scope s = Scope.open()) {
-            Output o = losses(queries(encode(pixels, pixelsMae, noise)), pixelsMae, ids, mask, sim -> new Tensor[] {negText, negImage});
-            return keepOutput(s, o);
+            return s.keepAll(losses(queries(encode(pixels, pixelsMae, noise)), pixelsMae, ids, mask,
+                    sim -> new Negatives(negText, negImage)));
         }
     }
 
     /** Every loss from the image side, the text and a way to pick ITM negatives from the ITC similarities. */
-    public Output losses(Vision v, Tensor pixelsMae, Tensor ids, Tensor mask, Function<Tensor, Tensor[]> negatives) {
+    public Output losses(Vision v, Tensor pixelsMae, Tensor ids, Tensor mask, Function<Tensor, Negatives> negatives) {
         try (Scope s = Scope.open()) {
             Tensor cls = textCls(ids, mask);
             Tensor sim = itcSimilarity(v.zPrime(), cls);
-            Tensor[] neg = negatives.apply(sim);
-            Tensor itm = itmLogits(v, ids, mask, neg[0], neg[1]);
+            Negatives neg = negatives.apply(sim);
+            Tensor itm = itmLogits(v, ids, mask, neg.text(), neg.image());
             Tensor itg = itgLogits(v, ids, mask);
             Tensor lItc = itcLoss(sim), lItm = itmLoss(itm), lItg = itgLoss(itg, ids, mask);
             Tensor loss = lItc.add(lItm).add(lItg);
@@ -368,31 +378,7 @@ public final class XFormer extends Module {
                 lRec = mae.loss(pixelsMae, rec, v.mae().mask());
                 loss = loss.add(lRec);
             }
-            return new Output(keepVision(s, v), s.keep(cls), s.keep(sim), s.keep(itm), s.keep(itg), keepOrNull(s, projected),
-                    keepOrNull(s, rec), s.keep(lItc), s.keep(lItm), s.keep(lItg), keepOrNull(s, lRec), s.keep(loss));
+            return s.keepAll(new Output(v, cls, sim, itm, itg, projected, rec, lItc, lItm, lItg, lRec, loss));
         }
-    }
-
-    private static Output keepOutput(Scope s, Output o) {
-        return new Output(keepVision(s, o.vision()), s.keep(o.textCls()), s.keep(o.itcSim()), s.keep(o.itmLogits()),
-                s.keep(o.itgLogits()), keepOrNull(s, o.maeProjected()), keepOrNull(s, o.recLogits()), s.keep(o.lossItc()),
-                s.keep(o.lossItm()), s.keep(o.lossItg()), keepOrNull(s, o.lossRec()), s.keep(o.loss()));
-    }
-
-    static Tensor keepOrNull(Scope s, Tensor t) {
-        return t == null ? null : out(s, t);
-    }
-
-    /** Moves the Vision's tensors owned by s one scope out; tensors owned elsewhere stay where they are. */
-    private static Vision keepVision(Scope s, Vision v) {
-        VitMae.Encoded m = v.mae() == null ? null
-                : new VitMae.Encoded(out(s, v.mae().lastHiddenState()), out(s, v.mae().mask()), out(s, v.mae().idsRestore()));
-        Tensor z = out(s, v.z());
-        Tensor zp = v.zPrime() == v.z() ? z : out(s, v.zPrime());
-        return new Vision(out(s, v.clip()), m, z, v.m2() == null ? null : out(s, v.m2()), zp);
-    }
-
-    private static Tensor out(Scope s, Tensor t) {
-        return s.owns(t) ? s.keep(t) : t;
     }
 }

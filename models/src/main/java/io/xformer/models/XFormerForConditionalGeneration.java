@@ -9,6 +9,7 @@ import io.xformer.nn.Module;
 import io.xformer.nn.Parameter;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.TensorRecord;
 import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
 import java.util.LinkedHashMap;
@@ -108,18 +109,14 @@ public final class XFormerForConditionalGeneration extends Module {
     }
 
     /** What the frozen encoders produce: C and (xformer) the MAE encoding. */
-    public record Encoded(Tensor clip, VitMae.Encoded mae, Blip2Vision.Output vision) {}
+    public record Encoded(Tensor clip, VitMae.Encoded mae, Blip2Vision.Output vision) implements TensorRecord {}
 
     /** The frozen encoders. noise (B, N) drives the MAE's masking; null: random (identity order when r2 = 0). */
     public Encoded encode(Tensor pixels, Tensor pixelsMae, Tensor noise) {
         try (Scope s = Scope.open()) {
             Blip2Vision.Output v = visionModel.forward(pixels);
-            Blip2Vision.Output kept = new Blip2Vision.Output(s.keep(v.lastHiddenState()), s.keep(v.pooled()),
-                    v.afterFirstLayer() == null ? null : s.keep(v.afterFirstLayer()));
-            if (mae == null) return new Encoded(kept.lastHiddenState(), null, kept);
-            VitMae.Encoded m = encodeMae(pixelsMae, noise);
-            return new Encoded(kept.lastHiddenState(), new VitMae.Encoded(s.keep(m.lastHiddenState()), s.keep(m.mask()),
-                    s.keep(m.idsRestore())), kept);
+            VitMae.Encoded m = mae == null ? null : encodeMae(pixelsMae, noise);
+            return s.keepAll(new Encoded(v.lastHiddenState(), m, v));
         }
     }
 
@@ -132,13 +129,12 @@ public final class XFormerForConditionalGeneration extends Module {
                 long b = pixelsMae.size(0), n = cfg.mae.numPatches();
                 noise = Torch.arange(0, n, 1, DType.F32, pixelsMae.device()).unsqueeze(0).expand(b, n).contiguous();
             }
-            VitMae.Encoded m = mae.forward(pixelsMae, noise);
-            return new VitMae.Encoded(s.keep(m.lastHiddenState()), s.keep(m.mask()), s.keep(m.idsRestore()));
+            return s.keepAll(mae.forward(pixelsMae, noise));
         }
     }
 
     /** Query outputs: Z (the Q-Former's queries) and Z' (what language_projection reads), both (B, Q, D). */
-    public record Queries(Tensor z, Tensor zPrime) {}
+    public record Queries(Tensor z, Tensor zPrime) implements TensorRecord {}
 
     /**
      * The trainable image side. question ids / mask (B, L) go into the Q-Former with the queries
@@ -152,10 +148,10 @@ public final class XFormerForConditionalGeneration extends Module {
             Tensor selfMask = in.selfMask();
             Tensor h = qformer.forward(in.embeddings(), nq, selfMask, e.clip());
             Tensor z = h.narrow(1, 0, nq);
-            if (block == null) return new Queries(s.keep(z), z);
+            if (block == null) return s.keepAll(new Queries(z, z));
             Tensor m2 = block.enrich(e.mae().lastHiddenState(), z);
             Tensor out = block.layer.forward(h, selfMask, nq, m2, null);
-            return new Queries(s.keep(z), s.keep(out.narrow(1, 0, nq)));
+            return s.keepAll(new Queries(z, out.narrow(1, 0, nq)));
         }
     }
 
@@ -176,7 +172,7 @@ public final class XFormerForConditionalGeneration extends Module {
 
     /** Everything a forward produces, for the CLI, the parity tests and training. loss is null without labels. */
     public record Output(Blip2Vision.Output vision, Tensor qformerOutput, Tensor languageInputs, Tensor inputsEmbeds,
-                         Tensor logits, Tensor loss) {}
+                         Tensor logits, Tensor loss) implements TensorRecord {}
 
     /** The whole forward from pixels; labels (B, T) with -100 where no loss is taken (null: no loss). */
     public Output forward(Tensor pixels, Tensor pixelsMae, Tensor noise, Tensor ids, Tensor attentionMask, Tensor labels) {
@@ -184,9 +180,7 @@ public final class XFormerForConditionalGeneration extends Module {
             Encoded e = encode(pixels, pixelsMae, noise);
             Output o = forward(e, null, null, ids, attentionMask, labels);
             Blip2Vision.Output v = e.vision();
-            return new Output(new Blip2Vision.Output(s.keep(v.lastHiddenState()), s.keep(v.pooled()),
-                    v.afterFirstLayer() == null ? null : s.keep(v.afterFirstLayer())), s.keep(o.qformerOutput()), s.keep(o.languageInputs()), s.keep(o.inputsEmbeds()),
-                    s.keep(o.logits()), o.loss() == null ? null : s.keep(o.loss()));
+            return s.keepAll(new Output(e.vision(), o.qformerOutput(), o.languageInputs(), o.inputsEmbeds(), o.logits(), o.loss()));
         }
     }
 
@@ -206,7 +200,7 @@ public final class XFormerForConditionalGeneration extends Module {
                 logits = opt().forward(emb, attentionMask, null);
                 loss = labels == null ? null : causalLmLoss(logits, labels);
             }
-            return new Output(e.vision(), s.keep(q.zPrime()), s.keep(lang), s.keep(emb), s.keep(logits), loss == null ? null : s.keep(loss));
+            return s.keepAll(new Output(e.vision(), q.zPrime(), lang, emb, logits, loss));
         }
     }
 

@@ -275,13 +275,7 @@ public final class LmObjective implements Objective<Loader.Batch> {
                 XFormerForConditionalGeneration.Encoded e = visionTrains
                         ? new XFormerForConditionalGeneration.Encoded(null, model.mae == null ? null : model.encodeMae(pixelsMae, noise), null)
                         : model.encode(pixels, pixelsMae, noise);
-                if (e.clip() != null) inner.keep(e.clip());
-                if (e.mae() != null) {
-                    inner.keep(e.mae().lastHiddenState());
-                    inner.keep(e.mae().mask());
-                    inner.keep(e.mae().idsRestore());
-                }
-                frozen = e;
+                frozen = inner.keepAll(new XFormerForConditionalGeneration.Encoded(e.clip(), e.mae(), null));
             }
             Tensor clip;
             if (visionTrains) {
@@ -291,9 +285,8 @@ public final class LmObjective implements Objective<Loader.Batch> {
             } else {
                 clip = frozen.clip().clone();
             }
-            VitMae.Encoded m = frozen.mae() == null ? null : new VitMae.Encoded(
-                    s.keep(frozen.mae().lastHiddenState().clone()), s.keep(frozen.mae().mask().clone()), s.keep(frozen.mae().idsRestore().clone()));
-            return new XFormerForConditionalGeneration.Encoded(s.keep(clip), m, null);
+            VitMae.Encoded m = frozen.mae() == null ? null : frozen.mae().copy();
+            return s.keepAll(new XFormerForConditionalGeneration.Encoded(clip, m, null));
         }
     }
 

@@ -7,7 +7,6 @@ import io.xformer.data.Sample;
 import io.xformer.data.Source;
 import io.xformer.data.Transform;
 import io.xformer.hf.HfCheckpoint;
-import io.xformer.models.VitMae;
 import io.xformer.models.XFormer;
 import io.xformer.nn.DType;
 import io.xformer.nn.Device;
@@ -163,7 +162,7 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
             XFormer.Encoded plain = encodeFrozen(model, pixels, pixelsMae, noise, autocast);
             try (Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
                 XFormer.Output o = model.losses(model.queries(plain), pixelsMae, ids, mask, sim -> XFormer.sampleNegatives(sim, gen));
-                return keep(s, o);
+                return s.keepAll(o.lossesOnly());
             }
         }
     }
@@ -174,24 +173,11 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
         try (Scope s = Scope.open()) {
             try (Guard g = Guard.inferenceMode(); Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null;
                  Scope inner = Scope.open()) {
-                XFormer.Encoded e = model.encode(pixels, pixelsMae, noise);
-                enc = e;
-                inner.keep(e.clip());
-                if (e.mae() != null) {
-                    inner.keep(e.mae().lastHiddenState());
-                    inner.keep(e.mae().mask());
-                    inner.keep(e.mae().idsRestore());
-                }
+                enc = inner.keepAll(model.encode(pixels, pixelsMae, noise));
             }
-            return new XFormer.Encoded(s.keep(enc.clip().clone()), enc.mae() == null ? null
-                    : new VitMae.Encoded(s.keep(enc.mae().lastHiddenState().clone()), s.keep(enc.mae().mask().clone()),
-                    s.keep(enc.mae().idsRestore().clone())));
+            Tensor clip = enc.clip().clone();
+            return s.keepAll(new XFormer.Encoded(clip, enc.mae() == null ? null : enc.mae().copy()));
         }
-    }
-
-    private static XFormer.Output keep(Scope s, XFormer.Output o) {
-        return new XFormer.Output(null, null, null, null, null, null, null, s.keep(o.lossItc()), s.keep(o.lossItm()),
-                s.keep(o.lossItg()), o.lossRec() == null ? null : s.keep(o.lossRec()), s.keep(o.loss()));
     }
 
     static Tensor host(Tensor cpu, Device device) {
