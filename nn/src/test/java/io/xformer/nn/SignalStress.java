@@ -49,10 +49,12 @@ public final class SignalStress {
     public static void main(String[] args) throws Exception {
         Runnable hostile = args[0].equals("default") ? SignalStress::resetSegvToDefault : () -> System.load(Path.of(args[0]).toString());
         boolean guarded = args[1].equals("guarded");
-        long until = System.nanoTime() + (long) (Double.parseDouble(args[2]) * 1e9);
         if (guarded) SignalGuard.around(hostile);
         else hostile.run();
         Torch.manualSeed(0); // loads libtorch (through the guarded loader)
+        // Timed from here, and every loop runs at least once: on a loaded machine the set-up
+        // alone can take longer than the whole duration.
+        long until = System.nanoTime() + (long) (Double.parseDouble(args[2]) * 1e9);
 
         List<Thread> threads = new ArrayList<>();
         long[] npes = new long[4];
@@ -60,7 +62,7 @@ public final class SignalStress {
             final int id = t;
             threads.add(Thread.ofPlatform().start(() -> {
                 Holder h = new Holder();
-                while (System.nanoTime() < until) {
+                do {
                     for (int i = 0; i < 100_000; i++) {
                         try {
                             read(i % 5_000 == 0 ? null : h);
@@ -68,37 +70,38 @@ public final class SignalStress {
                             npes[id]++;
                         }
                     }
-                }
+                } while (System.nanoTime() < until);
             }));
         }
         for (int t = 0; t < 2; t++) {
             threads.add(Thread.ofPlatform().start(() -> {
-                while (System.nanoTime() < until) {
+                do {
                     try (Scope s = Scope.open()) {
                         Tensor a = Torch.randn(64, 64);
                         a.matmul(a).sum().item();
                     }
-                }
+                } while (System.nanoTime() < until);
             }));
         }
         threads.add(Thread.ofPlatform().start(() -> {
             ObjectMapper json = new ObjectMapper();
-            while (System.nanoTime() < until) {
+            do {
                 try {
                     JsonNode n = json.readTree("{\"a\": [1, 2, {\"b\": \"c\"}], \"d\": {\"e\": 1.5}}");
                     if (n.path("a").size() != 3) throw new IllegalStateException("bad parse");
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
-            }
+            } while (System.nanoTime() < until);
         }));
-        while (System.nanoTime() < until) {
+        do {
             System.gc(); // a safepoint: every running compiled loop takes a poll SIGSEGV
             Thread.sleep(5);
-        }
+        } while (System.nanoTime() < until);
         for (Thread t : threads) t.join();
         long total = 0;
         for (long n : npes) total += n;
+        if (total == 0) throw new IllegalStateException("no null-check trap was taken: the workload did not run");
         System.out.println("survived; null-check traps turned into NPEs: " + total);
     }
 }
