@@ -225,7 +225,7 @@ public abstract class Pretrained implements AutoCloseable {
 
         private XFormerForConditionalGeneration.Output forward(Inputs in, Tensor labels) {
             XFormerForConditionalGeneration m = model();
-            return m.forward(pixelsOf(in, architecture), m.mae == null ? null : in.require("pixel_values_mae", architecture),
+            return m.forward(pixelsOf(in, architecture), m.cfg.hasMae() ? in.require("pixel_values_mae", architecture) : null,
                     in.optional("noise"), in.require("input_ids", architecture), in.optional("attention_mask"), labels);
         }
 
@@ -263,10 +263,10 @@ public abstract class Pretrained implements AutoCloseable {
             // without given negatives: the next image / text in the batch (deterministic)
             Tensor next = Torch.arange(1, b + 1, 1, DType.I64, ids.device()).remainder(b);
             Tensor negText = in.optional("itm_neg_text_idx"), negImage = in.optional("itm_neg_image_idx");
-            XFormer.Output o = m.forward(pixelsOf(in, architecture), m.mae == null ? null : in.require("pixel_values_mae", architecture),
+            XFormer.Output o = m.forward(pixelsOf(in, architecture), m.cfg.hasMae() ? in.require("pixel_values_mae", architecture) : null,
                     in.optional("noise"), ids, mask, negText == null ? next : negText, negImage == null ? next : negImage);
             Map<String, Tensor> out = new LinkedHashMap<>();
-            if (m.block != null) out.put("qformer_query_output", o.vision().z());
+            if (m.cfg.kind().hasBlock()) out.put("qformer_query_output", o.vision().z());
             out.put("query_output", o.vision().zPrime());
             out.put("text_cls", o.textCls());
             out.put("itc_sim_i2t", o.itcSim());
@@ -275,8 +275,8 @@ public abstract class Pretrained implements AutoCloseable {
             out.put("loss_itc", o.lossItc().reshape(1));
             out.put("loss_itm", o.lossItm().reshape(1));
             out.put("loss_itg", o.lossItg().reshape(1));
-            if (m.mae != null) out.put("mae_mask", o.vision().mae().mask());
-            if (m.block != null) {
+            if (m.cfg.hasMae()) out.put("mae_mask", o.vision().mae().mask());
+            if (m.cfg.kind().hasBlock()) {
                 // M' under the name the fixtures and earlier outputs use
                 out.put("mae_enriched", o.maeProjected());
                 out.put("rec_logits", o.recLogits());

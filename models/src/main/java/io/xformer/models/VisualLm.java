@@ -76,7 +76,7 @@ public final class VisualLm {
                 qIds = Torch.tensor(q, 1, q.length).to(device);
                 qMask = Torch.ones(DType.I64, device, 1, q.length);
             }
-            XFormerForConditionalGeneration.Encoded e = model.encode(px[0], model.mae == null ? null : px[1], null);
+            XFormerForConditionalGeneration.Encoded e = model.encode(px[0], model.cfg.hasMae() ? px[1] : null, null);
             Opt.Config t = model.opt().cfg;
             Tensor seq = model.generate(e, qIds, qMask, idsT, null, new Generate.Options(settings.numBeams(), settings.maxNewTokens(),
                     settings.minNewTokens(), settings.lengthPenalty(), newline, t.padTokenId(), false));

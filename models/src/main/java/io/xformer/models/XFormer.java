@@ -43,24 +43,27 @@ public final class XFormer extends Module {
     /** What hides the positive pair before the negative-sampling softmax (LAVIS's masked_fill value). */
     static final double POSITIVE_PAIR_MASK = -10000;
 
-    public static final List<String> VARIANTS = List.of("xformer", "blip2", "concat", "early-ca");
+    public static final List<String> VARIANTS = Variant.ids(Variant.STAGE1);
 
-    public record Config(String variant, Blip2Vision.Config vision, QFormer.Config qformer, VitMae.Config mae,
+    public record Config(Variant kind, Blip2Vision.Config vision, QFormer.Config qformer, VitMae.Config mae,
                          int numQueryTokens, int embedDim, int decTokenId, double labelSmoothing, int earlyCaLayers) {
         public static Config from(JsonNode c) {
-            String variant = Json.s(c, "variant", "xformer");
-            if (!VARIANTS.contains(variant))
-                throw new TorchException("config.json: unknown X-Former variant '" + variant + "' (" + String.join(", ", VARIANTS) + ")");
+            Variant kind = Variant.of(Json.s(c, "variant", "xformer"), Variant.STAGE1, "X-Former");
             QFormer.Config q = QFormer.Config.from(Json.obj(c, "qformer_config"));
             if (!q.textInput()) throw new TorchException("config.json: qformer_config.use_qformer_text_input must be true for stage 1");
-            return new Config(variant, Blip2Vision.Config.from(Json.obj(c, "vision_config")), q,
-                    variant.equals("blip2") ? null : VitMae.Config.from(Json.obj(c, "mae_config")),
+            return new Config(kind, Blip2Vision.Config.from(Json.obj(c, "vision_config")), q,
+                    kind.hasMae() ? VitMae.Config.from(Json.obj(c, "mae_config")) : null,
                     Json.i(c, "num_query_tokens", 32), Json.i(c, "image_text_hidden_size", 256), Json.i(c, "dec_token_id", 1),
                     Json.d(c, "label_smoothing", 0.1), Json.i(c, "early_ca_layers", 3));
         }
 
+        /** The config.json value of the variant. */
+        public String variant() {
+            return kind.id;
+        }
+
         public boolean hasMae() {
-            return mae != null;
+            return kind.hasMae();
         }
     }
 
@@ -125,7 +128,7 @@ public final class XFormer extends Module {
 
         Fusion(Config c) {
             int dv = c.vision.hiddenSize(), dm = c.mae.hiddenSize();
-            boolean concat = c.variant.equals("concat");
+            boolean concat = c.kind == Variant.CONCAT;
             proj = child(concat ? "mae_proj" : "mae_proj_in", new Linear(dm, dv, true));
             early = concat ? null : child("early", new ModuleList<>(c.earlyCaLayers, i -> new Container()));
             if (early != null) for (Container layer : early) {
@@ -176,10 +179,19 @@ public final class XFormer extends Module {
         temp = registerParameter("temp");
         lmHead = child("cls", new Container()).registerChild("predictions", new LmHead(cfg.qformer));
         mae = cfg.hasMae() ? child("mae", new VitMae.ForPreTraining(cfg.mae)) : null;
-        boolean dual = cfg.variant.equals("xformer");
-        block = dual ? child("xformer", new Block(cfg.qformer, cfg.mae.hiddenSize())) : null;
-        fusion = cfg.hasMae() && !dual ? child("xformer", new Fusion(cfg)) : null;
+        block = cfg.kind.hasBlock() ? child("xformer", new Block(cfg.qformer, cfg.mae.hiddenSize())) : null;
+        fusion = cfg.kind.fusesBeforeQFormer() ? child("xformer", new Fusion(cfg)) : null;
         if (cfg.hasMae() && cfg.mae.decoderHidden() <= 0) throw new TorchException("mae_config: decoder_hidden_size must be > 0");
+    }
+
+    /**
+     * Training mode for what trains; the frozen encoders (CLIP-ViT, MAE-ViT) stay in eval mode,
+     * as in LAVIS, so that no dropout touches the features they give.
+     */
+    public void trainExceptFrozen() {
+        train(true);
+        visionModel.train(false);
+        if (mae != null) mae.train(false);
     }
 
     /** Checkpoint key -> module key (the MAE's module-style names become VitMae's). */

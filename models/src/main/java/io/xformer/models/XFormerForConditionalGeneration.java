@@ -34,33 +34,36 @@ import java.util.Map;
  * </pre>
  */
 public final class XFormerForConditionalGeneration extends Module {
-    public static final List<String> VARIANTS = List.of("xformer", "blip2");
+    public static final List<String> VARIANTS = Variant.ids(Variant.STAGE2);
 
     /** json: the config.json this was read from (exports write it back). */
-    public record Config(String variant, Blip2Vision.Config vision, QFormer.Config qformer, VitMae.Config mae, JsonNode textConfig,
+    public record Config(Variant kind, Blip2Vision.Config vision, QFormer.Config qformer, VitMae.Config mae, JsonNode textConfig,
                          int numQueryTokens, int imageTokenIndex, double maeMaskRatio, JsonNode json) {
         /** From an XFormerForConditionalGeneration or Blip2ForConditionalGeneration config.json. */
         public static Config from(JsonNode c) {
             // an HF Blip2ForConditionalGeneration folder has no variant
-            String variant = Json.s(c, "variant", "blip2");
-            if (!VARIANTS.contains(variant))
-                throw new TorchException("config.json: unknown stage-2 variant '" + variant + "' (" + String.join(", ", VARIANTS) + ")");
+            Variant kind = Variant.of(Json.s(c, "variant", "blip2"), Variant.STAGE2, "stage-2");
             double r2 = Json.d(c, "stage2_mae_mask_ratio", 0.0);
             if (r2 < 0 || r2 >= 1) throw new TorchException("config.json: stage2_mae_mask_ratio must be in [0, 1), got " + r2);
             VitMae.Config mae = null;
-            if (variant.equals("xformer")) {
+            if (kind.hasMae()) {
                 VitMae.Config m = VitMae.Config.from(Json.obj(c, "mae_config"));
                 // stage 2 masks with r2, not with the pre-training ratio
                 mae = new VitMae.Config(m.hiddenSize(), m.layers(), m.heads(), m.intermediate(), m.imageSize(), m.patchSize(),
                         m.channels(), m.qkvBias(), m.layerNormEps(), r2, m.decoderHidden(), m.decoderLayers(), m.decoderHeads(),
                         m.decoderIntermediate(), m.normPixLoss());
             }
-            return new Config(variant, Blip2Vision.Config.from(Json.obj(c, "vision_config")), QFormer.Config.from(Json.obj(c, "qformer_config")),
+            return new Config(kind, Blip2Vision.Config.from(Json.obj(c, "vision_config")), QFormer.Config.from(Json.obj(c, "qformer_config")),
                     mae, Json.obj(c, "text_config"), Json.i(c, "num_query_tokens", 32), Json.i(c, "image_token_index", -1), r2, c.deepCopy());
         }
 
+        /** The config.json value of the variant. */
+        public String variant() {
+            return kind.id;
+        }
+
         public boolean hasMae() {
-            return mae != null;
+            return kind.hasMae();
         }
     }
 
@@ -87,13 +90,24 @@ public final class XFormerForConditionalGeneration extends Module {
         languageProjection = child("language_projection", new Linear(d, languageModel.hiddenSize(), true));
         child("language_model", languageModel.module());
         mae = cfg.hasMae() ? child("mae", new Container()).registerChild("vit", new VitMae.Encoder(cfg.mae)) : null;
-        block = cfg.hasMae() ? child("xformer", new XFormer.Block(cfg.qformer, cfg.mae.hiddenSize())) : null;
+        block = cfg.kind.hasBlock() ? child("xformer", new XFormer.Block(cfg.qformer, cfg.mae.hiddenSize())) : null;
     }
 
     /** The decoder-only LM (OPT); an encoder-decoder LM has its own forward. */
     public Opt opt() {
         if (languageModel instanceof Opt o) return o;
         throw new TorchException("this operation needs a decoder-only language model (OPT), not " + languageModel.getClass().getSimpleName());
+    }
+
+    /**
+     * Training mode for what trains; the frozen encoders (CLIP-ViT, MAE-ViT) and, unless it
+     * trains, the language model stay in eval mode.
+     */
+    public void trainExceptFrozen(boolean languageModelTrains) {
+        train(true);
+        visionModel.train(false);
+        if (mae != null) mae.train(false);
+        if (!languageModelTrains) languageModel.module().train(false);
     }
 
     /** Checkpoint key -> module key (MAE stored with module-style names, as in stage 1). */

@@ -47,7 +47,7 @@ public final class Init {
         }
         if (init.vision() != null) part(m, init.vision(), k -> k.startsWith("vision_model.") ? k : null, "vision_model.", device);
         if (init.mae() != null) {
-            if (m.mae == null) throw new TorchException("init.mae given but the variant has no MAE branch");
+            if (!m.cfg.hasMae()) throw new TorchException("init.mae given but the variant has no MAE branch");
             part(m, init.mae(), k -> k.startsWith("vit.") || k.startsWith("decoder.") ? "mae." + k : null, "mae.", device);
         }
         if (init.qformer() != null) qformer(m, init.qformer(), device);

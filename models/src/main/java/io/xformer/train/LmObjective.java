@@ -175,10 +175,7 @@ public final class LmObjective implements Objective<Loader.Batch> {
 
     @Override
     public void beginStep() {
-        model.train(true);
-        model.visionModel.train(false);
-        if (model.mae != null) model.mae.train(false);
-        if (!stage.trainLlm()) model.languageModel.module().train(false);
+        model.trainExceptFrozen(stage.trainLlm());
     }
 
     /** LLM-side text of a batch: ids, mask, labels (B, Q + L), placeholders first. */
@@ -242,8 +239,8 @@ public final class LmObjective implements Objective<Loader.Batch> {
             long bs = b.size(), sz = b.imageSize();
             boolean autocast = stage.train().amp() && device.isCuda();
             Tensor pixels = Stage1Objective.host(Torch.tensor(b.clipPixels(), bs, 3, sz, sz), device);
-            Tensor pixelsMae = model.mae == null ? null : Stage1Objective.host(Torch.tensor(b.maePixels(), bs, 3, sz, sz), device);
-            Tensor noise = model.mae == null || model.cfg.maeMaskRatio() == 0 ? null
+            Tensor pixelsMae = !model.cfg.hasMae() ? null : Stage1Objective.host(Torch.tensor(b.maePixels(), bs, 3, sz, sz), device);
+            Tensor noise = !model.cfg.hasMae() || model.cfg.maeMaskRatio() == 0 ? null
                     : Torch.rand(gen, DType.F32, device, bs, model.cfg.mae().numPatches());
             XFormerForConditionalGeneration.Encoded e = encode(pixels, pixelsMae, noise, autocast);
             Tensor qIds = null, qMask = null;
@@ -273,7 +270,7 @@ public final class LmObjective implements Objective<Loader.Batch> {
             try (Guard g = Guard.inferenceMode(); Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null;
                  Scope inner = Scope.open()) {
                 XFormerForConditionalGeneration.Encoded e = visionTrains
-                        ? new XFormerForConditionalGeneration.Encoded(null, model.mae == null ? null : model.encodeMae(pixelsMae, noise), null)
+                        ? new XFormerForConditionalGeneration.Encoded(null, model.cfg.hasMae() ? model.encodeMae(pixelsMae, noise) : null, null)
                         : model.encode(pixels, pixelsMae, noise);
                 frozen = inner.keepAll(new XFormerForConditionalGeneration.Encoded(e.clip(), e.mae(), null));
             }

@@ -62,9 +62,7 @@ public final class Stage1Bench {
                     t0 = System.nanoTime();
                 }
                 try (Scope s = Scope.open(); Generator gen = new Generator(step + 1)) {
-                    m.train(true);
-                    m.visionModel.train(false);
-                    if (m.mae != null) m.mae.train(false);
+                    m.trainExceptFrozen();
                     Stage1Objective.clampTemp(m);
                     Stage1Objective.step(m, b, patches, gen, device, amp).loss().backward();
                     opt.step(1e-4);

@@ -110,9 +110,7 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
     @Override
     public void beginStep() {
         clampTemp(model);
-        model.train(true);
-        model.visionModel.train(false);
-        if (model.mae != null) model.mae.train(false);
+        model.trainExceptFrozen();
     }
 
     @Override
@@ -155,9 +153,9 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
         try (Scope s = Scope.open()) {
             long bs = b.size(), sz = b.imageSize();
             Tensor pixels = host(Torch.tensor(b.clipPixels(), bs, 3, sz, sz), device);
-            Tensor pixelsMae = model.mae == null ? null : host(Torch.tensor(b.maePixels(), bs, 3, sz, sz), device);
+            Tensor pixelsMae = model.cfg.hasMae() ? host(Torch.tensor(b.maePixels(), bs, 3, sz, sz), device) : null;
             Tensor ids = host(Torch.tensor(b.ids(), bs, b.textLen()), device), mask = host(Torch.tensor(b.mask(), bs, b.textLen()), device);
-            Tensor noise = model.mae == null ? null : Torch.rand(gen, DType.F32, device, bs, patches);
+            Tensor noise = model.cfg.hasMae() ? Torch.rand(gen, DType.F32, device, bs, patches) : null;
             boolean autocast = amp && device.isCuda();
             XFormer.Encoded plain = encodeFrozen(model, pixels, pixelsMae, noise, autocast);
             try (Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
@@ -236,8 +234,8 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
         try (Scope s = Scope.open(); Guard g = Guard.inferenceMode(); Generator gen = new Generator(t.seed());
              Guard ac = t.amp() && device.isCuda() ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
             Tensor px = Torch.tensor(clip, m, 3, sz, sz).to(device), pm = Torch.tensor(mae, m, 3, sz, sz).to(device);
-            Tensor noise = model.mae == null ? null : Torch.rand(gen, DType.F32, device, m, model.cfg.mae().numPatches());
-            XFormer.Vision v = model.queries(model.encode(px, model.mae == null ? null : pm, noise));
+            Tensor noise = model.cfg.hasMae() ? Torch.rand(gen, DType.F32, device, m, model.cfg.mae().numPatches()) : null;
+            XFormer.Vision v = model.queries(model.encode(px, model.cfg.hasMae() ? pm : null, noise));
             Tensor sim = model.itcSimilarity(v.zPrime(), model.textCls(Torch.tensor(ids, m, len).to(device), Torch.tensor(mask, m, len).to(device)));
             Tensor target = Torch.arange(0, m, 1, DType.I64, device);
             double i2t = sim.argmax(1, false).eq(target).to(DType.F64).mean().item();
