@@ -63,7 +63,7 @@ public final class Blip2T5 extends Module {
     public Tensor queryOutput(Tensor image) {
         try (Scope s = Scope.open()) {
             Tensor q = queryInput.expand(image.size(0)); // (B, Q, D)
-            return s.keep(qformer.forward(q, cfg.numQueryTokens, null, image));
+            return s.keep(qformer.forward(q, cfg.numQueryTokens, null, image)); // (B, Q, D)
         }
     }
 
@@ -78,20 +78,20 @@ public final class Blip2T5 extends Module {
      */
     public static LanguageInputs languageInputs(T5 lm, Tensor ids, Tensor attentionMask, Tensor queries, int imageTokenIndex) {
         try (Scope s = Scope.open()) {
-            Tensor emb = lm.embed(ids);
+            Tensor emb = lm.embed(ids); // (B, T, D)
             Tensor q = queries.to(emb.dtype());
             long b = ids.size(0), n = q.size(0) * q.size(1);
             if (q.size(0) != b) throw new TorchException("input_ids has " + b + " rows but the images give " + q.size(0));
-            Tensor mask = attentionMask != null ? attentionMask.to(DType.I64) : Torch.ones(DType.I64, ids.device(), ids.shape());
+            Tensor mask = attentionMask != null ? attentionMask.to(DType.I64) : Torch.ones(DType.I64, ids.device(), ids.shape()); // (B, T)
             long found = imageTokenIndex < 0 ? 0 : (long) ids.eq(imageTokenIndex).sum().item();
             if (found == 0) {
                 Tensor queryMask = Torch.ones(DType.I64, ids.device(), b, q.size(1));
-                return s.keepAll(new LanguageInputs(Torch.cat(1, q, emb), Torch.cat(1, queryMask, mask)));
+                return s.keepAll(new LanguageInputs(Torch.cat(1, q, emb), Torch.cat(1, queryMask, mask))); // (B, Q+T, D), (B, Q+T)
             }
             if (found != n)
                 throw new TorchException("input_ids hold " + found + " image tokens (id " + imageTokenIndex + ") but the images give "
                         + n + " query embeddings (" + q.size(1) + " per image)");
-            Tensor where = ids.eq(imageTokenIndex).unsqueeze(-1).expand(emb.shape());
+            Tensor where = ids.eq(imageTokenIndex).unsqueeze(-1).expand(emb.shape()); // (B, T, D)
             return s.keepAll(new LanguageInputs(emb.maskedScatter(where, q), mask));
         }
     }
@@ -107,8 +107,8 @@ public final class Blip2T5 extends Module {
     public Output forward(Tensor pixels, Tensor ids, Tensor attentionMask, Tensor decoderInputIds, Tensor labels) {
         try (Scope s = Scope.open()) {
             Blip2Vision.Output v = visionModel.forward(pixels);
-            Tensor q = queryOutput(v.lastHiddenState());
-            Tensor proj = languageProjection.forward(q);
+            Tensor q = queryOutput(v.lastHiddenState()); // (B, Q, D_qformer)
+            Tensor proj = languageProjection.forward(q); // (B, Q, d_model)
             LanguageInputs in = languageInputs(languageModel, ids, attentionMask, proj, cfg.imageTokenIndex);
             T5.Output o = languageModel.forward(in.inputsEmbeds(), in.attentionMask(), decoderInputIds, labels);
             return s.keepAll(new Output(v, q, proj, in.inputsEmbeds(), o.encoderLastHiddenState(), o.logits(), o.loss()));

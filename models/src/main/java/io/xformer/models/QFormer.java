@@ -59,10 +59,10 @@ public final class QFormer extends Module {
         public Tensor forward(Tensor x, Tensor kv, Tensor mask) {
             try (Scope s = Scope.open()) {
                 Tensor q = Heads.split(query.forward(x), heads), k = Heads.split(key.forward(kv), heads),
-                        v = Heads.split(value.forward(kv), heads);
+                        v = Heads.split(value.forward(kv), heads); // q (B, H, T, D/H); k, v (B, H, S, D/H)
                 double p = training ? attentionDropout : 0;
-                Tensor ctx = Heads.merge(F.scaledDotProductAttention(q, k, v, mask, p, false, 0));
-                return s.keep(norm.forward(F.dropout(dense.forward(ctx), dropout, training).add(x)));
+                Tensor ctx = Heads.merge(F.scaledDotProductAttention(q, k, v, mask, p, false, 0)); // (B, T, D)
+                return s.keep(norm.forward(F.dropout(dense.forward(ctx), dropout, training).add(x))); // (B, T, D), post-norm residual
             }
         }
     }
@@ -89,6 +89,7 @@ public final class QFormer extends Module {
 
         public Tensor forward(Tensor x) {
             try (Scope s = Scope.open()) {
+                // (B, T, D) -> (B, T, I) -> (B, T, D)
                 return s.keep(norm.forward(F.dropout(down.forward(F.gelu(up.forward(x))), dropout, owner.isTraining()).add(x)));
             }
         }
@@ -121,12 +122,13 @@ public final class QFormer extends Module {
          */
         public Tensor forward(Tensor hidden, Tensor selfMask, int queryLength, Tensor memory, Tensor memoryMask) {
             try (Scope s = Scope.open()) {
-                Tensor a = attention.forward(hidden, hidden, selfMask);
+                Tensor a = attention.forward(hidden, hidden, selfMask); // (B, T, D)
                 long t = a.size(1);
                 if (queryLength == 0) return s.keep(text(a));
-                Tensor q = a.narrow(1, 0, queryLength);
+                Tensor q = a.narrow(1, 0, queryLength); // (B, Q, D): only the queries read the memory
                 if (crossattention != null && memory != null) q = crossattention.forward(q, memory, memoryMask);
-                Tensor out = queryFfn.forward(q);
+                Tensor out = queryFfn.forward(q); // (B, Q, D)
+                // (B, Q+L, D), text rows through the text FFN
                 if (t > queryLength) out = Torch.cat(1, out, text(a.narrow(1, queryLength, t - queryLength)));
                 return s.keep(out);
             }
@@ -163,7 +165,7 @@ public final class QFormer extends Module {
      */
     public Tensor forward(Tensor embeddings, int queryLength, Tensor selfMask, Tensor image) {
         try (Scope s = Scope.open()) {
-            Tensor h = embed(embeddings);
+            Tensor h = embed(embeddings); // (B, T, D)
             for (Layer layer : layers) h = layer.forward(h, selfMask, queryLength, image, null);
             return s.keep(h);
         }
@@ -182,8 +184,8 @@ public final class QFormer extends Module {
         public Tensor forward(Tensor ids) {
             try (Scope s = Scope.open()) {
                 long l = ids.size(1);
-                Tensor pos = Torch.arange(0, l, 1, DType.I64, ids.device());
-                return s.keep(words.forward(ids).add(positions.forward(pos)));
+                Tensor pos = Torch.arange(0, l, 1, DType.I64, ids.device()); // (L)
+                return s.keep(words.forward(ids).add(positions.forward(pos))); // (B, L, D) + (L, D)
             }
         }
     }

@@ -82,7 +82,7 @@ public final class XFormer extends Module {
 
         Tensor forward(Tensor h, Tensor wordEmbeddings) {
             try (Scope s = Scope.open()) {
-                return s.keep(F.linear(norm.forward(F.gelu(dense.forward(h))), wordEmbeddings, bias.get()));
+                return s.keep(F.linear(norm.forward(F.gelu(dense.forward(h))), wordEmbeddings, bias.get())); // (B, L, D) -> (B, L, V)
             }
         }
     }
@@ -106,8 +106,8 @@ public final class XFormer extends Module {
         /** Block 1: MAE features (B, S, Dm) enriched by the queries Z (B, Q, D) -> m2 (B, S, D). */
         Tensor enrich(Tensor mae, Tensor z) {
             try (Scope s = Scope.open()) {
-                Tensor x = projIn.forward(mae);
-                return s.keep(ffn.forward(crossattention.forward(x, z, null)));
+                Tensor x = projIn.forward(mae); // (B, S, Dm) -> (B, S, D)
+                return s.keep(ffn.forward(crossattention.forward(x, z, null))); // m2 (B, S, D)
             }
         }
     }
@@ -142,11 +142,11 @@ public final class XFormer extends Module {
         /** The Q-Former's cross-attention memory from C (B, N, Dv) and the MAE encoding (B, S, Dm). */
         Tensor memory(Tensor clip, Tensor mae) {
             try (Scope s = Scope.open()) {
-                Tensor m = proj.forward(mae);
-                if (early == null) return s.keep(Torch.cat(1, clip, m));
+                Tensor m = proj.forward(mae); // (B, S, Dm) -> (B, S, Dv)
+                if (early == null) return s.keep(Torch.cat(1, clip, m)); // (B, N+S, Dv)
                 Tensor h = clip;
                 for (int i = 0; i < attn.size(); i++) h = ffn.get(i).forward(attn.get(i).forward(h, m, null));
-                return s.keep(h);
+                return s.keep(h); // (B, N, Dv)
             }
         }
     }
@@ -222,7 +222,7 @@ public final class XFormer extends Module {
     /** The Q-Former's 12 layers, then block 2 as the 13th (xformer). */
     Hidden pass(Tensor embeddingsIn, int queryLength, Tensor selfMask, Tensor clip, Tensor m2) {
         try (Scope s = Scope.open()) {
-            Tensor h = qformer.forward(embeddingsIn, queryLength, selfMask, clip);
+            Tensor h = qformer.forward(embeddingsIn, queryLength, selfMask, clip); // (B, T, D)
             Tensor out = block == null ? h : block.layer.forward(h, selfMask, queryLength, m2, null);
             return s.keepAll(new Hidden(h, out));
         }
@@ -234,7 +234,7 @@ public final class XFormer extends Module {
     /** The frozen encoders. Training runs this under inference mode and clones the result. */
     public Encoded encode(Tensor pixels, Tensor pixelsMae, Tensor noise) {
         try (Scope s = Scope.open()) {
-            Tensor clip = visionModel.forward(pixels).lastHiddenState();
+            Tensor clip = visionModel.forward(pixels).lastHiddenState(); // C (B, 1+N, Dv)
             if (mae == null) return s.keepAll(new Encoded(clip, null));
             if (pixelsMae == null) throw new TorchException("the xformer variant needs pixel_values_mae");
             return s.keepAll(new Encoded(clip, mae.vit.forward(pixelsMae, noise)));
@@ -246,13 +246,13 @@ public final class XFormer extends Module {
         try (Scope s = Scope.open()) {
             long b = e.clip().size(0);
             if (block == null) {
-                Tensor memory = fusion == null ? e.clip() : fusion.memory(e.clip(), e.mae().lastHiddenState());
+                Tensor memory = fusion == null ? e.clip() : fusion.memory(e.clip(), e.mae().lastHiddenState()); // (B, S', Dv)
                 Hidden h = pass(queryInput.expand(b), cfg.numQueryTokens, null, memory, null);
                 return s.keepAll(new Vision(memory, e.mae(), h.preBlock(), null, h.postBlock()));
             }
-            Tensor z = qformer.forward(queryInput.expand(b), cfg.numQueryTokens, null, e.clip());
-            Tensor m2 = block.enrich(e.mae().lastHiddenState(), z);
-            Tensor zPrime = block.layer.forward(z, null, cfg.numQueryTokens, m2, null);
+            Tensor z = qformer.forward(queryInput.expand(b), cfg.numQueryTokens, null, e.clip()); // Z (B, Q, D)
+            Tensor m2 = block.enrich(e.mae().lastHiddenState(), z); // m2 (B, 1+keep, D)
+            Tensor zPrime = block.layer.forward(z, null, cfg.numQueryTokens, m2, null); // Z' (B, Q, D)
             return s.keepAll(new Vision(e.clip(), e.mae(), z, m2, zPrime));
         }
     }
@@ -276,10 +276,11 @@ public final class XFormer extends Module {
         if (b < 2) throw new TorchException("ITM needs a batch of at least 2 to draw negatives");
         try (Scope s = Scope.open(); Guard g = Guard.noGrad()) {
             Tensor sim = simI2t.detach().to(DType.F32);
+            // (B, B) diagonal
             Tensor eye = Torch.ones(DType.BOOL, sim.device(), b, b).tril(0).logicalAnd(Torch.ones(DType.BOOL, sim.device(), b, b).triu(0));
             Tensor wI2t = sim.maskedFill(eye, POSITIVE_PAIR_MASK).softmax(1);
             Tensor wT2i = sim.transpose(0, 1).maskedFill(eye, POSITIVE_PAIR_MASK).softmax(1);
-            Tensor negText = Torch.multinomial(wI2t, 1, false, gen).view(b);
+            Tensor negText = Torch.multinomial(wI2t, 1, false, gen).view(b); // (B)
             Tensor negImage = Torch.multinomial(wT2i, 1, false, gen).view(b);
             return s.keepAll(new Negatives(negText, negImage));
         }
@@ -295,8 +296,8 @@ public final class XFormer extends Module {
     /** ITC similarities (B_img, B_txt) = max over queries of normalised projections, divided by temp. */
     public Tensor itcSimilarity(Tensor zPrime, Tensor textCls) {
         try (Scope s = Scope.open()) {
-            Tensor img = heads.imageFeatures(zPrime), txt = heads.textFeatures(textCls);
-            return s.keep(Blip2Heads.itcLogits(img, txt).div(temp.get()));
+            Tensor img = heads.imageFeatures(zPrime), txt = heads.textFeatures(textCls); // (B, Q, E), (B_txt, E)
+            return s.keep(Blip2Heads.itcLogits(img, txt).div(temp.get())); // (B, B_txt)
         }
     }
 
@@ -314,9 +315,9 @@ public final class XFormer extends Module {
     /** ITM logits (3B, 2) over pairs images [i, negImage[i], i] x texts [i, i, negText[i]]. */
     public Tensor itmLogits(Vision v, Tensor ids, Tensor mask, Tensor negText, Tensor negImage) {
         try (Scope s = Scope.open()) {
-            Tensor clip = Torch.cat(0, v.clip(), v.clip().indexSelect(0, negImage), v.clip());
+            Tensor clip = Torch.cat(0, v.clip(), v.clip().indexSelect(0, negImage), v.clip()); // (3B, S, Dv)
             Tensor m2 = v.m2() == null ? null : Torch.cat(0, v.m2(), v.m2().indexSelect(0, negImage), v.m2());
-            Tensor allIds = Torch.cat(0, ids, ids, ids.indexSelect(0, negText));
+            Tensor allIds = Torch.cat(0, ids, ids, ids.indexSelect(0, negText)); // (3B, L)
             Tensor allMask = Torch.cat(0, mask, mask, mask.indexSelect(0, negText));
             return s.keep(heads.itmLogits(allIds, allMask, (emb, nq, selfMask) -> pass(emb, nq, selfMask, clip, m2).postBlock()));
         }
@@ -336,10 +337,11 @@ public final class XFormer extends Module {
         try (Scope s = Scope.open()) {
             int nq = cfg.numQueryTokens;
             long b = ids.size(0), l = ids.size(1);
+            // (B, L): [DEC] replaces [CLS]
             Tensor dec = Torch.cat(1, Torch.full(cfg.decTokenId, DType.I64, ids.device(), b, 1), ids.narrow(1, 1, l - 1));
-            Tensor emb = Torch.cat(1, queryInput.expand(b), embeddings.forward(dec));
+            Tensor emb = Torch.cat(1, queryInput.expand(b), embeddings.forward(dec)); // (B, Q+L, D)
             Tensor h = pass(emb, nq, Masks.unilm(mask, nq, emb.dtype()), v.clip(), v.m2()).postBlock();
-            return s.keep(lmHead.forward(h.narrow(1, nq, l), embeddings.words.weight.get()));
+            return s.keep(lmHead.forward(h.narrow(1, nq, l), embeddings.words.weight.get())); // (B, L, V)
         }
     }
 
@@ -347,8 +349,8 @@ public final class XFormer extends Module {
     public Tensor itgLoss(Tensor logits, Tensor ids, Tensor mask) {
         try (Scope s = Scope.open()) {
             long l = ids.size(1);
-            Tensor target = ids.narrow(1, 1, l - 1).maskedFill(mask.narrow(1, 1, l - 1).eq(0), F.IGNORE_INDEX);
-            Tensor pred = logits.narrow(1, 0, l - 1);
+            Tensor target = ids.narrow(1, 1, l - 1).maskedFill(mask.narrow(1, 1, l - 1).eq(0), F.IGNORE_INDEX); // (B, L-1)
+            Tensor pred = logits.narrow(1, 0, l - 1); // (B, L-1, V)
             return s.keep(F.crossEntropy(pred.reshape(-1, pred.size(2)), target.reshape(-1), null, F.Reduction.MEAN, F.IGNORE_INDEX,
                     cfg.labelSmoothing));
         }
@@ -376,17 +378,17 @@ public final class XFormer extends Module {
     /** Every loss from the image side, the text and a way to pick ITM negatives from the ITC similarities. */
     public Output losses(Vision v, Tensor pixelsMae, Tensor ids, Tensor mask, Function<Tensor, Negatives> negatives) {
         try (Scope s = Scope.open()) {
-            Tensor cls = textCls(ids, mask);
-            Tensor sim = itcSimilarity(v.zPrime(), cls);
+            Tensor cls = textCls(ids, mask); // (B, D)
+            Tensor sim = itcSimilarity(v.zPrime(), cls); // (B, B)
             Negatives neg = negatives.apply(sim);
-            Tensor itm = itmLogits(v, ids, mask, neg.text(), neg.image());
-            Tensor itg = itgLogits(v, ids, mask);
+            Tensor itm = itmLogits(v, ids, mask, neg.text(), neg.image()); // (3B, 2)
+            Tensor itg = itgLogits(v, ids, mask); // (B, L, V)
             Tensor lItc = itcLoss(sim), lItm = itmLoss(itm), lItg = itgLoss(itg, ids, mask);
             Tensor loss = lItc.add(lItm).add(lItg);
             Tensor projected = null, rec = null, lRec = null;
             if (block != null) {
                 projected = block.projOut.forward(v.m2()); // M' = W_out m2, the decoder's input
-                rec = mae.decoder.forward(projected, v.mae().idsRestore());
+                rec = mae.decoder.forward(projected, v.mae().idsRestore()); // (B, N, p*p*C)
                 lRec = mae.loss(pixelsMae, rec, v.mae().mask());
                 loss = loss.add(lRec);
             }

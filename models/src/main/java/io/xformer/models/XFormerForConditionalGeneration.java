@@ -160,11 +160,11 @@ public final class XFormerForConditionalGeneration extends Module {
             int nq = cfg.numQueryTokens;
             Blip2Queries.Input in = queryInput.input(b, questionIds, questionMask); // (B, Q(+L), D)
             Tensor selfMask = in.selfMask();
-            Tensor h = qformer.forward(in.embeddings(), nq, selfMask, e.clip());
-            Tensor z = h.narrow(1, 0, nq);
+            Tensor h = qformer.forward(in.embeddings(), nq, selfMask, e.clip()); // (B, Q(+L), D)
+            Tensor z = h.narrow(1, 0, nq); // Z (B, Q, D)
             if (block == null) return s.keepAll(new Queries(z, z));
             Tensor m2 = block.enrich(e.mae().lastHiddenState(), z);
-            Tensor out = block.layer.forward(h, selfMask, nq, m2, null);
+            Tensor out = block.layer.forward(h, selfMask, nq, m2, null); // (B, Q(+L), D)
             return s.keepAll(new Queries(z, out.narrow(1, 0, nq)));
         }
     }
@@ -172,14 +172,14 @@ public final class XFormerForConditionalGeneration extends Module {
     /** Token embeddings of ids with the placeholders replaced by the projected queries, in row-major order. */
     public Tensor inputsEmbeds(Tensor ids, Tensor languageInputs) {
         try (Scope s = Scope.open()) {
-            Tensor emb = languageModel.embed(ids);
-            Tensor placeholders = ids.eq(cfg.imageTokenIndex);
+            Tensor emb = languageModel.embed(ids); // (B, T, D_llm)
+            Tensor placeholders = ids.eq(cfg.imageTokenIndex); // (B, T)
             long n = (long) placeholders.sum().item();
             long expected = languageInputs.size(0) * languageInputs.size(1);
             if (n != expected)
                 throw new TorchException("input_ids hold " + n + " image tokens (id " + cfg.imageTokenIndex + ") but the images give "
                         + expected + " query embeddings (" + cfg.numQueryTokens + " per image)");
-            Tensor mask = placeholders.unsqueeze(-1).expand(emb.shape());
+            Tensor mask = placeholders.unsqueeze(-1).expand(emb.shape()); // (B, T, D_llm)
             return s.keep(emb.maskedScatter(mask, languageInputs.to(emb.dtype())));
         }
     }
@@ -202,8 +202,8 @@ public final class XFormerForConditionalGeneration extends Module {
     public Output forward(Encoded e, Tensor questionIds, Tensor questionMask, Tensor ids, Tensor attentionMask, Tensor labels) {
         try (Scope s = Scope.open()) {
             Queries q = queries(e, questionIds, questionMask);
-            Tensor lang = languageProjection.forward(q.zPrime());
-            Tensor emb = inputsEmbeds(ids, lang);
+            Tensor lang = languageProjection.forward(q.zPrime()); // P (B, Q, D_llm)
+            Tensor emb = inputsEmbeds(ids, lang); // (B, T, D_llm)
             Tensor logits, loss;
             if (languageModel instanceof T5 t5) {
                 // encoder-decoder: labels are the decoder's targets (decoder input = labels shifted right)
@@ -225,8 +225,8 @@ public final class XFormerForConditionalGeneration extends Module {
     public static Tensor causalLmLoss(Tensor logits, Tensor labels) {
         try (Scope s = Scope.open()) {
             long l = labels.size(1), t = logits.size(1);
-            Tensor lg = logits.narrow(1, t - l, l).narrow(1, 0, l - 1).to(DType.F32);
-            Tensor target = labels.narrow(1, 1, l - 1).to(DType.I64);
+            Tensor lg = logits.narrow(1, t - l, l).narrow(1, 0, l - 1).to(DType.F32); // (B, L-1, V)
+            Tensor target = labels.narrow(1, 1, l - 1).to(DType.I64); // (B, L-1)
             long v = lg.size(2);
             return s.keep(F.crossEntropy(lg.reshape(-1, v), target.reshape(-1), null, F.Reduction.MEAN, F.IGNORE_INDEX, 0.0));
         }
