@@ -288,11 +288,6 @@ public final class LmObjective implements Objective<Loader.Batch> {
     }
 
     @Override
-    public Map<String, Tensor> checkpointState() {
-        return Checkpoints.trainableState(params);
-    }
-
-    @Override
     public void loadCheckpoint(Path file) {
         Checkpoints.loadTrainable(model, params, file, device);
     }

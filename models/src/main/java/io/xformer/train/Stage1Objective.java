@@ -126,11 +126,6 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
     }
 
     @Override
-    public Map<String, Tensor> checkpointState() {
-        return Checkpoints.trainableState(params);
-    }
-
-    @Override
     public void loadCheckpoint(Path file) {
         Checkpoints.loadTrainable(model, params, file, device);
     }
