@@ -7,6 +7,7 @@ import io.xformer.nn.Device;
 import io.xformer.nn.Guard;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.TensorRecord;
 import io.xformer.nn.Torch;
 import io.xformer.text.Tokenizer;
 import java.awt.image.BufferedImage;
@@ -50,19 +51,21 @@ public final class VisualLm {
         return model.embeddings != null && qformerTokenizer != null;
     }
 
-    /** Normalised pixels (1, 3, S, S): {CLIP, ImageNet}. */
-    public Tensor[] pixels(BufferedImage img) {
+    /** One image's pixels for both encoders, (1, 3, S, S) each: CLIP-normalised and ImageNet-normalised (the MAE's). */
+    public record Pixels(Tensor clip, Tensor mae) implements TensorRecord {}
+
+    public Pixels pixels(BufferedImage img) {
         int size = model.cfg.vision().imageSize();
         float[] px = new Transform(size, false).apply(img, new Random(0));
-        return new Tensor[] {Torch.tensor(Transform.normalize(px, Transform.CLIP_MEAN, Transform.CLIP_STD), 1, 3, size, size).to(device),
-            Torch.tensor(Transform.normalize(px, Transform.IMAGENET_MEAN, Transform.IMAGENET_STD), 1, 3, size, size).to(device)};
+        return new Pixels(Torch.tensor(Transform.normalize(px, Transform.CLIP_MEAN, Transform.CLIP_STD), 1, 3, size, size).to(device),
+                Torch.tensor(Transform.normalize(px, Transform.IMAGENET_MEAN, Transform.IMAGENET_STD), 1, 3, size, size).to(device));
     }
 
     /** The text generated for img after settings.prompt (its "{}" replaced by question when given), stripped. */
     public String generate(BufferedImage img, String question, Settings settings) {
         try (Scope s = Scope.open(); Guard g = Guard.inferenceMode()) {
             model.train(false);
-            Tensor[] px = pixels(img);
+            Pixels px = pixels(img);
             String prompt = question == null ? settings.prompt() : settings.prompt().replace("{}", question);
             long[] text = llmTokenizer.encode(prompt);
             int nq = model.cfg.numQueryTokens();
@@ -76,7 +79,7 @@ public final class VisualLm {
                 qIds = Torch.tensor(q, 1, q.length).to(device);
                 qMask = Torch.ones(DType.I64, device, 1, q.length);
             }
-            XFormerForConditionalGeneration.Encoded e = model.encode(px[0], model.cfg.hasMae() ? px[1] : null, null);
+            XFormerForConditionalGeneration.Encoded e = model.encode(px.clip(), model.cfg.hasMae() ? px.mae() : null, null);
             Opt.Config t = model.opt().cfg;
             Tensor seq = model.generate(e, qIds, qMask, idsT, null, new Generate.Options(settings.numBeams(), settings.maxNewTokens(),
                     settings.minNewTokens(), settings.lengthPenalty(), newline, t.padTokenId(), false));
