@@ -59,10 +59,16 @@ umount_all() {
   for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do umount -l "${MOUNTS[$i]}" 2>/dev/null || true; done
 }
 
-copy_project() { # the working tree as it is (tracked + untracked, not ignored); build outputs stay for speed
+copy_project() {
+  # The working tree as it is (tracked + untracked, not ignored). Build outputs in the chroot are
+  # kept for speed, so only files whose content changed are rewritten (and get a new mtime):
+  # a copied file older than its stale .class or .o would otherwise not be rebuilt.
+  command -v rsync >/dev/null || { apt-get update -qq >&2; apt-get install -y -qq rsync >&2; }
+  local stage; stage=$(mktemp -d)
+  (cd "$ROOT" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -C "$stage" -xf -
   mkdir -p "$CH/src"
-  find "$CH/src" -type f ! -path '*/target/*' ! -path "$CH/src/native-build/build/*" -delete
-  (cd "$ROOT" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -C "$CH/src" -xf -
+  rsync -rlpc --delete --exclude '/*/target/' --exclude '/native-build/build/' "$stage/" "$CH/src/"
+  rm -rf "$stage"
 }
 
 in_chroot() {
