@@ -1,8 +1,14 @@
 package io.xformer.cli;
 
+import io.xformer.nn.DType;
+import io.xformer.nn.Device;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.Threads;
 import io.xformer.nn.Torch;
+import io.xformer.train.Stage1Bench;
+import io.xformer.train.TrainConfig;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -16,7 +22,7 @@ final class BenchCommand {
             description = "Times full stage-1 training steps at a config's dimensions: ms/step, img/s, peak memory.")
     static final class Stage1 implements Callable<Integer> {
         @Option(names = "--config", required = true, paramLabel = "FILE")
-        java.nio.file.Path config;
+        Path config;
 
         @Option(names = "--batch", defaultValue = "2")
         int batch;
@@ -35,14 +41,14 @@ final class BenchCommand {
 
         @Override
         public Integer call() throws Exception {
-            io.xformer.train.TrainConfig cfg = io.xformer.train.TrainConfig.load(config);
-            io.xformer.nn.Device dev = io.xformer.nn.Device.parse(device != null ? device : cfg.train().device());
+            TrainConfig cfg = TrainConfig.load(config);
+            Device dev = Device.parse(device != null ? device : cfg.train().device());
             if (dev.isCuda() && !Torch.cudaIsAvailable()) throw new IllegalArgumentException("CUDA requested but " + Torch.version());
-            var r = io.xformer.train.Stage1Bench.run(cfg.model(), cfg.init(), randomWeights, batch, steps, textLen, dev, cfg.train().amp());
+            var r = Stage1Bench.run(cfg.model(), cfg.init(), randomWeights, batch, steps, textLen, dev, cfg.train().amp());
             System.out.printf("bench stage1: %s, batch %d, %d timed steps on %s (%s)%n", config, batch, steps, dev, Torch.version());
             System.out.printf("  %.1f ms/step   %.2f img/s   %s %.2f GiB%n", r.msPerStep(), r.imagesPerSecond(), r.peakKind(),
                     r.peakBytes() / (1024.0 * 1024 * 1024));
-            System.out.println("  " + io.xformer.nn.Threads.budget());
+            System.out.println("  " + Threads.budget());
             return 0;
         }
     }
@@ -65,7 +71,7 @@ final class BenchCommand {
             Torch.setNumThreads(1);
             double[] java = new double[rounds], nat = new double[rounds];
             try (Scope s = Scope.open()) {
-                Tensor a = Torch.ones(16), b = Torch.full(2, io.xformer.nn.DType.F32, io.xformer.nn.Device.CPU, 16);
+                Tensor a = Torch.ones(16), b = Torch.full(2, DType.F32, Device.CPU, 16);
                 javaLoop(a, b, Math.max(iters / 2, 1)); // JIT warm-up
                 Torch.nativeAddMicros(Math.max(iters / 10, 1));
                 for (int r = 0; r < rounds; r++) {

@@ -1,5 +1,6 @@
 package io.xformer.data;
 
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
@@ -15,6 +16,6 @@ public final class Captions {
         c = BLANKS.matcher(c).replaceAll(" ");
         c = c.replaceAll("\\n+$", "").strip();
         String[] words = c.split(" ");
-        return words.length > maxWords ? String.join(" ", java.util.Arrays.copyOf(words, maxWords)) : c;
+        return words.length > maxWords ? String.join(" ", Arrays.copyOf(words, maxWords)) : c;
     }
 }

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -94,7 +95,7 @@ public final class VqaJson implements Source {
     public static Set<String> imagesOf(Path annotations) {
         JsonNode root = read(annotations);
         if (!root.isArray()) throw new TorchException(annotations + ": expected a JSON array of {image, ...}");
-        Set<String> out = new java.util.HashSet<>();
+        Set<String> out = new HashSet<>();
         for (JsonNode a : root) out.add(a.path("image").asText());
         return out;
     }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -41,7 +42,7 @@ public final class WebDataset implements Source {
                 int slash = name.lastIndexOf('/');
                 int dot = name.indexOf('.', slash + 1);
                 if (dot < 0) continue;
-                String key = name.substring(0, dot), ext = name.substring(dot + 1).toLowerCase(java.util.Locale.ROOT);
+                String key = name.substring(0, dot), ext = name.substring(dot + 1).toLowerCase(Locale.ROOT);
                 groups.computeIfAbsent(key, k -> new LinkedHashMap<>()).put(ext, tar.readAllBytes());
             }
         } catch (IOException e) {

@@ -1,8 +1,10 @@
 package io.xformer.models;
 
 import io.xformer.nn.DType;
+import io.xformer.nn.Device;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.Torch;
 
 /** Attention masks in transformers' additive convention: 0 where allowed, the dtype's most negative value elsewhere. */
 public final class Masks {
@@ -33,13 +35,13 @@ public final class Masks {
     public static Tensor unilm(Tensor textKeep, int numQueries, DType dtype) {
         try (Scope s = Scope.open()) {
             long b = textKeep.size(0), l = textKeep.size(1), t = numQueries + l;
-            io.xformer.nn.Device dev = textKeep.device();
-            Tensor top = io.xformer.nn.Torch.cat(1, io.xformer.nn.Torch.ones(DType.BOOL, dev, numQueries, numQueries),
-                    io.xformer.nn.Torch.zeros(DType.BOOL, dev, numQueries, l));
-            Tensor bottom = io.xformer.nn.Torch.cat(1, io.xformer.nn.Torch.ones(DType.BOOL, dev, l, numQueries),
-                    io.xformer.nn.Torch.ones(DType.BOOL, dev, l, l).tril(0));
-            Tensor structure = io.xformer.nn.Torch.cat(0, top, bottom).view(1, 1, t, t);
-            Tensor keys = io.xformer.nn.Torch.cat(1, io.xformer.nn.Torch.ones(DType.BOOL, dev, b, numQueries), textKeep.ne(0))
+            Device dev = textKeep.device();
+            Tensor top = Torch.cat(1, Torch.ones(DType.BOOL, dev, numQueries, numQueries),
+                    Torch.zeros(DType.BOOL, dev, numQueries, l));
+            Tensor bottom = Torch.cat(1, Torch.ones(DType.BOOL, dev, l, numQueries),
+                    Torch.ones(DType.BOOL, dev, l, l).tril(0));
+            Tensor structure = Torch.cat(0, top, bottom).view(1, 1, t, t);
+            Tensor keys = Torch.cat(1, Torch.ones(DType.BOOL, dev, b, numQueries), textKeep.ne(0))
                     .view(b, 1, 1, t);
             return s.keep(additive(structure.logicalAnd(keys), dtype));
         }

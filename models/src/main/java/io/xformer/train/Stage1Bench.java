@@ -33,7 +33,7 @@ public final class Stage1Bench {
                 try (Generator g = new Generator(0)) {
                     m.initialize(g, DType.F32, device, 0.02);
                 }
-                m.temp.set(Torch.full(0.07, DType.F32, device));
+                m.temp.set(Torch.full(XFormer.TEMP_INIT, DType.F32, device));
             } else {
                 Init.apply(m, init, device);
             }
@@ -51,7 +51,7 @@ public final class Stage1Bench {
             mask[i] = 1;
         }
         Loader.Batch b = new Loader.Batch(batch, size, textLen, px, px, ids, mask, 0, List.of());
-        try (AdamW opt = new AdamW(Stage1Objective.trainable(m), 0.9, 0.98, 1e-8, 0.05)) {
+        try (AdamW opt = new AdamW(Stage1Objective.trainable(m), 0.9, 0.98, AdamW.DEFAULT_EPS, 0.05)) {
             long t0 = 0;
             for (int step = -1; step < steps; step++) { // step -1 warms up (allocator, kernels, JIT)
                 if (step == 0) {
@@ -62,9 +62,7 @@ public final class Stage1Bench {
                     t0 = System.nanoTime();
                 }
                 try (Scope s = Scope.open(); Generator gen = new Generator(step + 1)) {
-                    m.train(true);
-                    m.visionModel.train(false);
-                    if (m.mae != null) m.mae.train(false);
+                    m.trainExceptFrozen();
                     Stage1Objective.clampTemp(m);
                     Stage1Objective.step(m, b, patches, gen, device, amp).loss().backward();
                     opt.step(1e-4);

@@ -1,6 +1,7 @@
 package io.xformer.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.xformer.data.Captions;
 import io.xformer.data.Loader;
 import io.xformer.data.Sample;
 import io.xformer.data.Source;
@@ -12,12 +13,12 @@ import io.xformer.nn.DType;
 import io.xformer.nn.Device;
 import io.xformer.nn.Generator;
 import io.xformer.nn.Guard;
+import io.xformer.nn.Module;
 import io.xformer.nn.Parameter;
 import io.xformer.nn.SafeTensors;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.Torch;
-import io.xformer.nn.TorchException;
 import io.xformer.text.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,6 +27,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 
 /**
  * Stage 1: frozen encoders under inference mode, the Q-Former, heads and X-Former block trained
@@ -40,7 +42,7 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
     private final Map<String, Parameter> params;
     private final int patches;
     private final World world;
-    private WorldLosses.Negatives fixedNegatives;
+    private WorldLosses.NegativeRule fixedNegatives;
 
     public Stage1Objective(TrainConfig cfg, Tokenizer tok) {
         this(cfg, tok, World.SINGLE);
@@ -108,7 +110,7 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
         if (m.mae != null) m.mae.requiresGrad(false);
     }
 
-    public static Map<String, Parameter> trainable(io.xformer.nn.Module m) {
+    public static Map<String, Parameter> trainable(Module m) {
         Map<String, Parameter> out = new LinkedHashMap<>();
         m.namedParameters().forEach((k, p) -> {
             if (p.trainable()) out.put(k, p);
@@ -117,7 +119,7 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
     }
 
     /** Tests: ITM negatives from a rule instead of sampling (indices into the world batch), so runs can be compared. */
-    void useNegatives(WorldLosses.Negatives rule) {
+    void useNegatives(WorldLosses.NegativeRule rule) {
         this.fixedNegatives = rule;
     }
 
@@ -129,9 +131,7 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
     @Override
     public void beginStep() {
         clampTemp(model);
-        model.train(true);
-        model.visionModel.train(false);
-        if (model.mae != null) model.mae.train(false);
+        model.trainExceptFrozen();
     }
 
     @Override
@@ -148,20 +148,8 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
     }
 
     @Override
-    public Map<String, Tensor> checkpointState() {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        params.forEach((k, p) -> out.put(XFormer.toCheckpointKey(k), p.get()));
-        return out;
-    }
-
-    @Override
     public void loadCheckpoint(Path file) {
-        try (SafeTensors f = SafeTensors.open(file)) {
-            var report = model.loadStateDict(f.source(), XFormer::fromCheckpointKey, DType.F32, device, false);
-            List<String> missing = report.missing().stream().filter(params::containsKey).toList();
-            if (!missing.isEmpty() || !report.unexpected().isEmpty() || !report.mismatched().isEmpty())
-                throw new TorchException(file.getParent() + ": checkpoint does not match the model: " + report);
-        }
+        Checkpoints.loadTrainable(model, params, file, device);
     }
 
     @Override
@@ -182,14 +170,14 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
         try (Scope s = Scope.open()) {
             long bs = b.size(), sz = b.imageSize();
             Tensor pixels = host(Torch.tensor(b.clipPixels(), bs, 3, sz, sz), device);
-            Tensor pixelsMae = model.mae == null ? null : host(Torch.tensor(b.maePixels(), bs, 3, sz, sz), device);
+            Tensor pixelsMae = model.cfg.hasMae() ? host(Torch.tensor(b.maePixels(), bs, 3, sz, sz), device) : null;
             Tensor ids = host(Torch.tensor(b.ids(), bs, b.textLen()), device), mask = host(Torch.tensor(b.mask(), bs, b.textLen()), device);
-            Tensor noise = model.mae == null ? null : Torch.rand(gen, DType.F32, device, bs, patches);
+            Tensor noise = model.cfg.hasMae() ? Torch.rand(gen, DType.F32, device, bs, patches) : null;
             boolean autocast = amp && device.isCuda();
             XFormer.Encoded plain = encodeFrozen(model, pixels, pixelsMae, noise, autocast);
             try (Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
                 XFormer.Output o = model.losses(model.queries(plain), pixelsMae, ids, mask, sim -> XFormer.sampleNegatives(sim, gen));
-                return keep(s, o);
+                return s.keepAll(o.lossesOnly());
             }
         }
     }
@@ -200,23 +188,23 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
      * seeded from the step's shared one.
      */
     static XFormer.Output worldStep(XFormer model, Loader.Batch b, int patches, Generator gen, Device device, boolean amp, World world,
-                                    boolean itcGatherGrad, WorldLosses.Negatives fixed) {
+                                    boolean itcGatherGrad, WorldLosses.NegativeRule fixed) {
         try (Scope s = Scope.open()) {
             long bs = b.size(), sz = b.imageSize();
             Tensor pixels = host(Torch.tensor(b.clipPixels(), bs, 3, sz, sz), device);
-            Tensor pixelsMae = model.mae == null ? null : host(Torch.tensor(b.maePixels(), bs, 3, sz, sz), device);
+            Tensor pixelsMae = model.cfg.hasMae() ? host(Torch.tensor(b.maePixels(), bs, 3, sz, sz), device) : null;
             Tensor ids = host(Torch.tensor(b.ids(), bs, b.textLen()), device), mask = host(Torch.tensor(b.mask(), bs, b.textLen()), device);
-            Tensor noise = model.mae == null ? null
-                    : Torch.rand(gen, DType.F32, device, bs * world.size(), patches).narrow(0, bs * world.rank(), bs);
+            Tensor noise = model.cfg.hasMae()
+                    ? Torch.rand(gen, DType.F32, device, bs * world.size(), patches).narrow(0, bs * world.rank(), bs) : null;
             long negSeed = Torch.randint(0, Long.MAX_VALUE, gen, Device.CPU, 1).itemLong() + world.rank();
             boolean autocast = amp && device.isCuda();
             XFormer.Encoded plain = encodeFrozen(model, pixels, pixelsMae, noise, autocast);
             try (Generator negGen = new Generator(negSeed, device.type());
                  Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
-                WorldLosses.Negatives negatives = fixed != null ? fixed : (i2t, t2i, off) -> WorldLosses.sampleNegatives(i2t, t2i, off, negGen);
+                WorldLosses.NegativeRule negatives = fixed != null ? fixed : (i2t, t2i, off) -> WorldLosses.sampleNegatives(i2t, t2i, off, negGen);
                 XFormer.Output o = WorldLosses.losses(model, model.queries(plain), pixelsMae, ids, mask, negatives, world.collectives(),
                         itcGatherGrad);
-                return keep(s, o);
+                return s.keepAll(o.lossesOnly());
             }
         }
     }
@@ -227,24 +215,11 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
         try (Scope s = Scope.open()) {
             try (Guard g = Guard.inferenceMode(); Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null;
                  Scope inner = Scope.open()) {
-                XFormer.Encoded e = model.encode(pixels, pixelsMae, noise);
-                enc = e;
-                inner.keep(e.clip());
-                if (e.mae() != null) {
-                    inner.keep(e.mae().lastHiddenState());
-                    inner.keep(e.mae().mask());
-                    inner.keep(e.mae().idsRestore());
-                }
+                enc = inner.keepAll(model.encode(pixels, pixelsMae, noise));
             }
-            return new XFormer.Encoded(s.keep(enc.clip().clone()), enc.mae() == null ? null
-                    : new io.xformer.models.VitMae.Encoded(s.keep(enc.mae().lastHiddenState().clone()), s.keep(enc.mae().mask().clone()),
-                    s.keep(enc.mae().idsRestore().clone())));
+            Tensor clip = enc.clip().clone();
+            return s.keepAll(new XFormer.Encoded(clip, enc.mae() == null ? null : enc.mae().copy()));
         }
-    }
-
-    private static XFormer.Output keep(Scope s, XFormer.Output o) {
-        return new XFormer.Output(null, null, null, null, null, null, null, s.keep(o.lossItc()), s.keep(o.lossItm()),
-                s.keep(o.lossItg()), o.lossRec() == null ? null : s.keep(o.lossRec()), s.keep(o.loss()));
     }
 
     static Tensor host(Tensor cpu, Device device) {
@@ -255,7 +230,7 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
     public static void clampTemp(XFormer m) {
         try (Guard g = Guard.noGrad(); Scope s = Scope.open()) {
             Tensor temp = m.temp.get();
-            temp.copy_(temp.clamp(0.001, 0.5));
+            temp.copy_(temp.clamp(XFormer.TEMP_MIN, XFormer.TEMP_MAX));
         }
     }
 
@@ -279,8 +254,8 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
         for (int i = 0; i < n; i++) {
             try {
                 Sample s = val.load(i);
-                images.add(tf.apply(s.image(), new java.util.Random(0)));
-                captions.add(io.xformer.data.Captions.clean(s.caption(), t.maxWords()));
+                images.add(tf.apply(s.image(), new Random(0)));
+                captions.add(Captions.clean(s.caption(), t.maxWords()));
             } catch (IOException e) {
                 // a broken held-out image is left out of the evaluation
             }
@@ -303,8 +278,8 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
         try (Scope s = Scope.open(); Guard g = Guard.inferenceMode(); Generator gen = new Generator(t.seed());
              Guard ac = t.amp() && device.isCuda() ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
             Tensor px = Torch.tensor(clip, m, 3, sz, sz).to(device), pm = Torch.tensor(mae, m, 3, sz, sz).to(device);
-            Tensor noise = model.mae == null ? null : Torch.rand(gen, DType.F32, device, m, model.cfg.mae().numPatches());
-            XFormer.Vision v = model.queries(model.encode(px, model.mae == null ? null : pm, noise));
+            Tensor noise = model.cfg.hasMae() ? Torch.rand(gen, DType.F32, device, m, model.cfg.mae().numPatches()) : null;
+            XFormer.Vision v = model.queries(model.encode(px, model.cfg.hasMae() ? pm : null, noise));
             Tensor sim = model.itcSimilarity(v.zPrime(), model.textCls(Torch.tensor(ids, m, len).to(device), Torch.tensor(mask, m, len).to(device)));
             Tensor target = Torch.arange(0, m, 1, DType.I64, device);
             double i2t = sim.argmax(1, false).eq(target).to(DType.F64).mean().item();

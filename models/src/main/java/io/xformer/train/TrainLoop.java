@@ -62,7 +62,7 @@ public final class TrainLoop {
         Checkpoints ckpts = new Checkpoints(outDir);
         Path metricsFile = outDir.resolve("metrics.jsonl");
         long startStep = 0, cursor = 0, skippedTotal = 0;
-        try (AdamW opt = new AdamW(obj.trainable(), t.beta1(), t.beta2(), 1e-8, t.weightDecay())) {
+        try (AdamW opt = new AdamW(obj.trainable(), t.beta1(), t.beta2(), AdamW.DEFAULT_EPS, t.weightDecay())) {
             Path latest = resume ? ckpts.latest() : null;
             if (resume && latest == null) throw new TorchException(outDir + ": --resume given but no checkpoint under " + ckpts.dir());
             if (latest != null) world.checkResume(outDir);
