@@ -2,8 +2,10 @@ package io.xformer.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.xformer.hf.HfCache;
 import io.xformer.nn.TorchException;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -156,8 +158,8 @@ public record TrainConfig(Path file, JsonNode model, Init init, Path tokenizer, 
     /** A model folder or file relative to the config, else a HF cache id (ORG/NAME[@REV]) when it reads like one. */
     private static Path model(Path base, JsonNode n, String key) {
         Path p = path(base, n, key);
-        if (p == null || java.nio.file.Files.exists(p) || !io.xformer.hf.HfCache.looksLikeId(n.get(key).asText())) return p;
-        return io.xformer.hf.HfCache.resolve(Path.of(n.get(key).asText()));
+        if (p == null || Files.exists(p) || !HfCache.looksLikeId(n.get(key).asText())) return p;
+        return HfCache.resolve(Path.of(n.get(key).asText()));
     }
 
     private static List<SourceSpec> sources(Path base, JsonNode list, Path file) {

@@ -3,6 +3,7 @@ package io.xformer.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.xformer.nn.AdamW;
+import io.xformer.nn.DType;
 import io.xformer.nn.Generator;
 import io.xformer.nn.LrSchedule;
 import io.xformer.nn.SafeTensors;
@@ -112,7 +113,7 @@ public final class TrainLoop {
                             metrics.put("step", (double) (step + 1));
                             metrics.put("lr", lr);
                             Map<String, Tensor> local = new LinkedHashMap<>(sums);
-                            local.put("skipped", Torch.scalar(skippedTotal, io.xformer.nn.DType.F64));
+                            local.put("skipped", Torch.scalar(skippedTotal, DType.F64));
                             Map<String, Double> mean = world.mean(local);
                             for (var e : sums.keySet()) metrics.put(e, mean.get(e));
                             if (!Double.isNaN(gradNorm)) metrics.put("grad_norm", gradNorm);
