@@ -243,5 +243,12 @@ public final class Loader implements AutoCloseable {
         closed = true;
         producer.interrupt();
         pool.shutdownNow();
+        // the producer may be inside the tokenizer's native batch encode, which an interrupt does not stop:
+        // wait for it, so that a caller closing the tokenizer next cannot free it under that call
+        try {
+            producer.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
