@@ -1,8 +1,16 @@
 package io.xformer.cli;
 
+import io.xformer.nn.DType;
+import io.xformer.nn.Device;
+import io.xformer.nn.Profiler;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.Threads;
 import io.xformer.nn.Torch;
+import io.xformer.train.Stage1Bench;
+import io.xformer.train.TrainConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -20,7 +28,7 @@ final class BenchCommand {
                     + "(median and spread), img/s, peak memory; optionally side by side with the PyTorch reference.")
     static final class Stage1 implements Callable<Integer> {
         @Option(names = "--config", required = true, paramLabel = "FILE", description = "training config whose model is timed")
-        java.nio.file.Path config;
+        Path config;
 
         @Option(names = "--batch", defaultValue = "2", description = "images per step")
         int batch;
@@ -54,7 +62,7 @@ final class BenchCommand {
 
         @Option(names = "--pytorch-script", paramLabel = "FILE",
                 description = "the reference (default ../shared/bench/pytorch_stage1_cpu.py relative to the repository root)")
-        java.nio.file.Path pytorchScript;
+        Path pytorchScript;
 
         @Option(names = "--python", paramLabel = "EXE", description = "the Python with torch (default /usr/bin/python3, Debian's python3-torch, else python3)")
         String python;
@@ -65,30 +73,30 @@ final class BenchCommand {
         @Override
         public Integer call() throws Exception {
             if (warmup < 1 || steps < 1 || rounds < 1) throw new IllegalArgumentException("--warmup, --steps and --rounds must be at least 1");
-            io.xformer.train.TrainConfig cfg = io.xformer.train.TrainConfig.load(config);
-            io.xformer.nn.Device dev = io.xformer.nn.Device.parse(device != null ? device : cfg.train().device());
+            TrainConfig cfg = TrainConfig.load(config);
+            Device dev = Device.parse(device != null ? device : cfg.train().device());
             if (dev.isCuda() && !Torch.cudaIsAvailable()) throw new IllegalArgumentException("CUDA requested but " + Torch.version());
             PyTorchReference ref = null;
             if (comparePytorch) {
                 if (dev.isCuda()) throw new IllegalArgumentException("--compare-pytorch: the reference runs on the CPU only");
-                java.nio.file.Path root = java.nio.file.Path.of(System.getProperty("xformer.root", "."));
-                String py = python != null ? python : java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
+                Path root = Path.of(System.getProperty("xformer.root", "."));
+                String py = python != null ? python : Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
                 ref = new PyTorchReference(py, pytorchScript != null ? pytorchScript
                         : root.resolve("../shared/bench/pytorch_stage1_cpu.py").normalize());
                 String why = ref.unavailable();
                 if (why != null) throw new IllegalArgumentException("--compare-pytorch: " + why);
             }
-            var budget = io.xformer.nn.Threads.budget();
+            var budget = Threads.budget();
             String what = encodersOnly ? "frozen encoders forward (inference mode)" : "stage-1 training step";
             System.out.printf("bench stage1: %s; %s, batch %d, text %d, %d warm-up + %d timed steps%s on %s (%s)%n", what, config, batch,
                     textLen, warmup, steps, comparePytorch ? " x " + rounds + " interleaved rounds" : "", dev, Torch.version());
             System.out.println("  " + budget);
-            try (var b = new io.xformer.train.Stage1Bench(cfg.model(), cfg.init(), randomWeights, batch, textLen, dev, cfg.train().amp(),
+            try (var b = new Stage1Bench(cfg.model(), cfg.init(), randomWeights, batch, textLen, dev, cfg.train().amp(),
                     encodersOnly)) {
                 boolean checkLosses = ref != null && !encodersOnly;
-                boolean dropout = io.xformer.train.Stage1Bench.hasDropout(cfg.model());
-                java.nio.file.Path weights = null;
-                if (checkLosses && !dropout) weights = b.exportWeights(cfg.model(), java.nio.file.Files.createTempDirectory("xformer-bench"));
+                boolean dropout = Stage1Bench.hasDropout(cfg.model());
+                Path weights = null;
+                if (checkLosses && !dropout) weights = b.exportWeights(cfg.model(), Files.createTempDirectory("xformer-bench"));
                 double startup = sinceProcessStart();
                 long w0 = System.nanoTime();
                 Map<String, Double> firstLosses = b.step(!encodersOnly);
@@ -114,11 +122,11 @@ final class BenchCommand {
                     }
                     javaRounds.add(b.time(steps));
                 }
-                var java = io.xformer.train.Stage1Bench.Stats.of(concat(javaRounds));
+                var java = Stage1Bench.Stats.of(concat(javaRounds));
                 System.out.printf("  java    steady state %s   %.2f img/s   %s %.3f GiB%n", fmt(java), batch * 1000.0 / java.median(),
                         b.peakKind(), b.peakBytes() / (1024.0 * 1024 * 1024));
                 if (ref != null) {
-                    var torch = io.xformer.train.Stage1Bench.Stats.of(concat(torchRounds));
+                    var torch = Stage1Bench.Stats.of(concat(torchRounds));
                     System.out.printf("  pytorch steady state %s   %.2f img/s   (torch %s, whole process per round %s s)%n", fmt(torch),
                             batch * 1000.0 / torch.median(), ref.torchVersion(), roundsFmt(torchProcess));
                     System.out.printf("  round medians ms: java %s; pytorch %s%n", roundMedians(javaRounds), roundMedians(torchRounds));
@@ -160,17 +168,17 @@ final class BenchCommand {
                     + "difference %.2e %s", sb, worst, worst < 1e-5 ? "PASS" : "FAIL");
         }
 
-        static void printProfile(List<io.xformer.nn.Profiler.Op> ops, int batch, int top) {
-            List<io.xformer.nn.Profiler.Op> byCount = new ArrayList<>(ops);
+        static void printProfile(List<Profiler.Op> ops, int batch, int top) {
+            List<Profiler.Op> byCount = new ArrayList<>(ops);
             byCount.sort(java.util.Comparator.comparingLong(o -> -o.calls())); // stable: first-call order among equals
             System.out.printf("one step, batch %d (libtorch RecordFunction callbacks)%n", batch);
             System.out.printf("aten op calls (top %d by count):%n", top);
             for (var o : byCount.subList(0, Math.min(top, byCount.size())))
                 System.out.printf("  %-40s %6d  self cpu %8.2f ms%n", o.name(), o.calls(), o.selfMicros() / 1e3);
-            System.out.printf("total distinct ops %d, total calls %d%n", ops.size(), ops.stream().mapToLong(io.xformer.nn.Profiler.Op::calls).sum());
+            System.out.printf("total distinct ops %d, total calls %d%n", ops.size(), ops.stream().mapToLong(Profiler.Op::calls).sum());
         }
 
-        private static String fmt(io.xformer.train.Stage1Bench.Stats s) {
+        private static String fmt(Stage1Bench.Stats s) {
             return String.format("median %.1f ms/step (IQR %.1f-%.1f, min %.1f, max %.1f, mean %.1f, n %d)", s.median(), s.q1(), s.q3(),
                     s.min(), s.max(), s.mean(), s.n());
         }
@@ -187,7 +195,7 @@ final class BenchCommand {
 
         private static String roundMedians(List<double[]> rounds) {
             StringBuilder sb = new StringBuilder();
-            for (double[] r : rounds) sb.append(sb.isEmpty() ? "" : " ").append(String.format("%.1f", io.xformer.train.Stage1Bench.Stats.of(r).median()));
+            for (double[] r : rounds) sb.append(sb.isEmpty() ? "" : " ").append(String.format("%.1f", Stage1Bench.Stats.of(r).median()));
             return sb.toString();
         }
 
@@ -216,7 +224,7 @@ final class BenchCommand {
             Torch.setNumThreads(1);
             double[] java = new double[rounds], nat = new double[rounds];
             try (Scope s = Scope.open()) {
-                Tensor a = Torch.ones(16), b = Torch.full(2, io.xformer.nn.DType.F32, io.xformer.nn.Device.CPU, 16);
+                Tensor a = Torch.ones(16), b = Torch.full(2, DType.F32, Device.CPU, 16);
                 javaLoop(a, b, Math.max(iters / 2, 1)); // JIT warm-up
                 Torch.nativeAddMicros(Math.max(iters / 10, 1));
                 for (int r = 0; r < rounds; r++) {

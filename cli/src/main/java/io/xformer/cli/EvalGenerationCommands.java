@@ -4,6 +4,7 @@ import io.xformer.eval.Answerer;
 import io.xformer.eval.CaptionTask;
 import io.xformer.eval.CountingTask;
 import io.xformer.eval.GqaTask;
+import io.xformer.eval.Lemmatizer;
 import io.xformer.eval.Progress;
 import io.xformer.eval.TaskOutput;
 import io.xformer.eval.VisualLmAnswerer;
@@ -95,7 +96,7 @@ final class EvalGenerationCommands {
         @Override
         public Integer call() throws Exception {
             VisualLm.Settings s = o.settings(VisualLm.Settings.VQA);
-            io.xformer.eval.Lemmatizer lemmatizer = io.xformer.eval.Lemmatizer.get();
+            Lemmatizer lemmatizer = Lemmatizer.get();
             return o.run(s, (a, p) -> VqaTask.run("okvqa", a, questions, annotations, o.root(questions), s.prompt(),
                     ScoreCommand.variant(variant), lemmatizer, o.batchSize, o.out, p));
         }

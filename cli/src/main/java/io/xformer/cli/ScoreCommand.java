@@ -8,6 +8,7 @@ import io.xformer.eval.RetrievalEval;
 import io.xformer.eval.RetrievalScores;
 import io.xformer.eval.VqaEval;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -43,7 +44,7 @@ final class ScoreCommand {
         @Override
         public Integer call() throws Exception {
             VqaEval.Result r = VqaEval.evaluate(questions, annotations, results, variant(variant));
-            Map<String, Double> t = new java.util.LinkedHashMap<>();
+            Map<String, Double> t = new LinkedHashMap<>();
             t.put("overall", r.overall());
             r.perAnswerType().forEach((k, v) -> t.put("answer type: " + k, v));
             print(r.toJson(), json, t, "VQA accuracy (" + r.variant().label() + " variant), " + r.perQuestion().size() + " questions");
@@ -70,7 +71,7 @@ final class ScoreCommand {
         @Override
         public Integer call() throws Exception {
             GqaEval.Result r = GqaEval.evaluate(results, questions);
-            Map<String, Double> t = new java.util.LinkedHashMap<>();
+            Map<String, Double> t = new LinkedHashMap<>();
             t.put("acc", r.acc());
             r.structural().forEach((k, v) -> t.put("structural: " + k, v));
             r.semantic().forEach((k, v) -> t.put("semantic: " + k, v));

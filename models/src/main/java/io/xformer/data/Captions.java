@@ -1,6 +1,7 @@
 package io.xformer.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
@@ -16,7 +17,7 @@ public final class Captions {
         c = BLANKS.matcher(c).replaceAll(" ");
         c = c.replaceAll("\\n+$", "").strip();
         String[] words = c.split(" ");
-        return words.length > maxWords ? String.join(" ", java.util.Arrays.copyOf(words, maxWords)) : c;
+        return words.length > maxWords ? String.join(" ", Arrays.copyOf(words, maxWords)) : c;
     }
 
     /** Why a caption cannot be trained on (null, not text, empty once cleaned), or null when it can. */

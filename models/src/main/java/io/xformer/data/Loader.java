@@ -4,10 +4,15 @@ import io.xformer.nn.TorchException;
 import io.xformer.text.Tokenizer;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -101,16 +106,16 @@ public final class Loader implements AutoCloseable {
     }
 
     /** The permutations in use: the current epoch's and, at a boundary, the next one's. */
-    private static final java.util.Map<java.util.List<Long>, int[]> PERMS = java.util.Collections.synchronizedMap(
-            new java.util.LinkedHashMap<>(4, 0.75f, true) {
+    private static final Map<List<Long>, int[]> PERMS = Collections.synchronizedMap(
+            new LinkedHashMap<>(4, 0.75f, true) {
                 @Override
-                protected boolean removeEldestEntry(java.util.Map.Entry<java.util.List<Long>, int[]> e) {
+                protected boolean removeEldestEntry(Map.Entry<List<Long>, int[]> e) {
                     return size() > 2;
                 }
             });
 
     static int[] permutation(int n, long seed, long epoch) {
-        return PERMS.computeIfAbsent(java.util.List.of(seed, epoch, (long) n), k -> {
+        return PERMS.computeIfAbsent(List.of(seed, epoch, (long) n), k -> {
             int[] p = new int[n];
             for (int i = 0; i < n; i++) p[i] = i;
             Random r = new Random(seed * 31 + epoch);
@@ -170,7 +175,7 @@ public final class Loader implements AutoCloseable {
                         try {
                             items.add(futures.get(k).get());
                             failuresInARow = 0;
-                        } catch (java.util.concurrent.ExecutionException e) {
+                        } catch (ExecutionException e) {
                             Throwable c = e.getCause();
                             if (!(c instanceof IOException)) throw new TorchException("data loading failed: " + c, c);
                             skipped.add(c.getMessage());
@@ -221,7 +226,7 @@ public final class Loader implements AutoCloseable {
         long[] ids = new long[b * len], mask = new long[b * len];
         for (int i = 0; i < b; i++) {
             long[] row = tok.ids()[i], m = tok.attentionMask()[i];
-            int real = (int) java.util.Arrays.stream(m).sum();
+            int real = (int) Arrays.stream(m).sum();
             for (int j = 0; j < len; j++) {
                 ids[i * len + j] = row[j];
                 mask[i * len + j] = m[j];
@@ -238,13 +243,13 @@ public final class Loader implements AutoCloseable {
         closed = true;
         producer.interrupt();
         pool.shutdownNow();
-        // the producer tokenizes batches ahead: the caller may close the tokenizer right after this,
-        // and a native encode still running on a freed tokenizer would abort the JVM
+        // the producer may be inside the tokenizer's native batch encode, which an interrupt does not stop:
+        // wait for it, so that a caller closing the tokenizer next cannot free it under that call
         try {
-            producer.join(10_000);
-            pool.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+            producer.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        pool.close(); // and for the prefetch threads (close waits for them; shutdownNow above cancelled what had not started)
     }
 }

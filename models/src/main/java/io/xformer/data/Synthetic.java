@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -98,7 +99,7 @@ public final class Synthetic {
         g.fillRect(0, 0, size, size);
         // a 3x3 grid of cells, one object per cell, so shapes never overlap
         List<Integer> cells = new ArrayList<>(List.of(0, 1, 2, 3, 4, 5, 6, 7, 8));
-        java.util.Collections.shuffle(cells, r);
+        Collections.shuffle(cells, r);
         int cell = size / 3, k = 0;
         for (Group gr : groups) {
             g.setColor(RGB[gr.color]);

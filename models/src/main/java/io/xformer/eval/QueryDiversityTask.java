@@ -3,13 +3,15 @@ package io.xformer.eval;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.xformer.nn.DType;
-import io.xformer.nn.F;
 import io.xformer.nn.Guard;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.Torch;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Query diversity (supplementary §6), as this project reads it: for each image-text pair, the
@@ -49,10 +51,10 @@ public final class QueryDiversityTask {
             Stage1Model.ImageFeatures f = m.images(d.images(), progress);
             for (int start = 0; start < pairImages.length; start += bs) {
                 int n = Math.min(bs, pairImages.length - start);
-                int[] idx = java.util.Arrays.copyOfRange(pairImages, start, start + n);
+                int[] idx = Arrays.copyOfRange(pairImages, start, start + n);
                 try (Scope s = Scope.open(); Guard g = Guard.inferenceMode()) {
-                    Tensor txt = F.normalize(m.model.visionProjection.forward(m.joint(f, idx, d.texts().subList(start, start + n))), -1); // (n, Q, E)
-                    Tensor img = f.embeds().indexSelect(0, Torch.tensor(java.util.Arrays.stream(idx).asLongStream().toArray(), n)
+                    Tensor txt = m.model.heads.imageFeatures(m.joint(f, idx, d.texts().subList(start, start + n))); // (n, Q, E)
+                    Tensor img = f.embeds().indexSelect(0, Torch.tensor(Arrays.stream(idx).asLongStream().toArray(), n)
                             .to(f.embeds().device())); // (n, Q, E)
                     double[] part = img.matmul(txt.transpose(1, 2)).sum(0).to(DType.F64).cpu().toDoubleArray(); // (Q, Q) summed over pairs
                     for (int k = 0; k < sum.length; k++) sum[k] += part[k];
@@ -81,7 +83,7 @@ public final class QueryDiversityTask {
     /** Writes query_diversity.json ({model, baseline?}) and scores.json; results in the order given (model first). */
     public static TaskOutput write(List<Result> results, ObjectNode settings, java.nio.file.Path outDir) {
         ObjectNode all = JsonFiles.JSON.createObjectNode();
-        java.util.Map<String, Double> metrics = new java.util.LinkedHashMap<>();
+        Map<String, Double> metrics = new LinkedHashMap<>();
         List<String> names = new ArrayList<>(List.of("model", "baseline"));
         for (int i = 0; i < results.size(); i++) {
             Result r = results.get(i);

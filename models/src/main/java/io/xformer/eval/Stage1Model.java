@@ -3,22 +3,26 @@ package io.xformer.eval;
 import io.xformer.data.Captions;
 import io.xformer.data.Images;
 import io.xformer.data.Transform;
+import io.xformer.models.Blip2Heads;
 import io.xformer.models.Pretrained;
 import io.xformer.models.XFormer;
 import io.xformer.nn.DType;
 import io.xformer.nn.Device;
-import io.xformer.nn.F;
 import io.xformer.nn.Generator;
 import io.xformer.nn.Guard;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.TensorRecord;
 import io.xformer.nn.Torch;
 import io.xformer.text.Tokenizer;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
 
 /**
  * A stage-1 folder ({@code XFormerForPreTraining}, any variant) for zero-shot evaluation, in
@@ -39,7 +43,7 @@ public final class Stage1Model implements AutoCloseable {
     }
 
     /** Image-side features of all images of a task, in input order. */
-    public record ImageFeatures(Tensor memory, Tensor m2, Tensor embeds, Tensor zPrime) {
+    public record ImageFeatures(Tensor memory, Tensor m2, Tensor embeds, Tensor zPrime) implements TensorRecord {
         public int size() {
             return (int) embeds.size(0);
         }
@@ -98,27 +102,27 @@ public final class Stage1Model implements AutoCloseable {
                 int n = Math.min(bs, files.size() - start);
                 float[] clip = new float[n * plane], mae = new float[n * plane];
                 for (int i = 0; i < n; i++) {
-                    float[] chw = tf.apply(read(files.get(start + i)), new java.util.Random(0));
+                    float[] chw = tf.apply(read(files.get(start + i)), new Random(0));
                     System.arraycopy(Transform.normalize(chw, Transform.CLIP_MEAN, Transform.CLIP_STD), 0, clip, i * plane, plane);
                     System.arraycopy(Transform.normalize(chw, Transform.IMAGENET_MEAN, Transform.IMAGENET_STD), 0, mae, i * plane, plane);
                 }
                 Tensor px = Torch.tensor(clip, n, 3, sz, sz).to(device);
-                Tensor pm = model.mae == null ? null : Torch.tensor(mae, n, 3, sz, sz).to(device);
-                Tensor noise = model.mae == null ? null : Torch.rand(gen, DType.F32, device, n, model.cfg.mae().numPatches());
+                Tensor pm = model.cfg.hasMae() ? Torch.tensor(mae, n, 3, sz, sz).to(device) : null;
+                Tensor noise = model.cfg.hasMae() ? Torch.rand(gen, DType.F32, device, n, model.cfg.mae().numPatches()) : null;
                 XFormer.Vision v = model.queries(model.encode(px, pm, noise));
                 mem.add(v.clip());
                 if (v.m2() != null) m2.add(v.m2());
                 zp.add(v.zPrime());
-                emb.add(F.normalize(model.visionProjection.forward(v.zPrime()), -1)); // (n, Q, E)
+                emb.add(model.heads.imageFeatures(v.zPrime())); // (n, Q, E)
                 progress.update("images", start + n, files.size());
             }
-            return new ImageFeatures(s.keep(Torch.cat(0, mem.toArray(Tensor[]::new))),
-                    m2.isEmpty() ? null : s.keep(Torch.cat(0, m2.toArray(Tensor[]::new))),
-                    s.keep(Torch.cat(0, emb.toArray(Tensor[]::new))), s.keep(Torch.cat(0, zp.toArray(Tensor[]::new))));
+            return s.keepAll(new ImageFeatures(Torch.cat(0, mem.toArray(Tensor[]::new)),
+                    m2.isEmpty() ? null : Torch.cat(0, m2.toArray(Tensor[]::new)),
+                    Torch.cat(0, emb.toArray(Tensor[]::new)), Torch.cat(0, zp.toArray(Tensor[]::new))));
         }
     }
 
-    private static java.awt.image.BufferedImage read(Path p) {
+    private static BufferedImage read(Path p) {
         try {
             return Images.read(p);
         } catch (IOException e) {
@@ -126,8 +130,11 @@ public final class Stage1Model implements AutoCloseable {
         }
     }
 
+    /** Token ids and attention mask, each (T, L). */
+    public record Tokens(Tensor ids, Tensor mask) implements TensorRecord {}
+
     /** Token ids and mask (T, L) of cleaned texts, truncated to maxTextLen keeping the final special token. */
-    public Tensor[] tokens(List<String> texts) {
+    public Tokens tokens(List<String> texts) {
         List<String> clean = new ArrayList<>(texts.size());
         for (String t : texts) clean.add(Captions.clean(t, settings.maxWords));
         Tokenizer.Batch b = tok.encode(clean, 0);
@@ -141,9 +148,9 @@ public final class Stage1Model implements AutoCloseable {
             System.arraycopy(row, 0, ids, i * len, keep);
             // truncation as the HF tokenizer does it: the special token that closes the text stays last
             if (real > len) ids[i * len + len - 1] = row[real - 1];
-            java.util.Arrays.fill(mask, i * len, i * len + keep, 1);
+            Arrays.fill(mask, i * len, i * len + keep, 1);
         }
-        return new Tensor[] {Torch.tensor(ids, texts.size(), len).to(device), Torch.tensor(mask, texts.size(), len).to(device)};
+        return new Tokens(Torch.tensor(ids, texts.size(), len).to(device), Torch.tensor(mask, texts.size(), len).to(device));
     }
 
     /** Normalised text embeddings (T, E) from the text-only pass's [CLS]. */
@@ -152,8 +159,8 @@ public final class Stage1Model implements AutoCloseable {
         int bs = settings.batchSize;
         try (Scope s = Scope.open(); Guard g = Guard.inferenceMode()) {
             for (int start = 0; start < texts.size(); start += bs) {
-                Tensor[] t = tokens(texts.subList(start, Math.min(texts.size(), start + bs)));
-                out.add(F.normalize(model.textProjection.forward(model.textCls(t[0], t[1])), -1));
+                Tokens t = tokens(texts.subList(start, Math.min(texts.size(), start + bs)));
+                out.add(model.heads.textFeatures(model.textCls(t.ids(), t.mask()))); // (n, E)
                 progress.update("texts", Math.min(texts.size(), start + bs), texts.size());
             }
             return s.keep(Torch.cat(0, out.toArray(Tensor[]::new)));
@@ -163,8 +170,8 @@ public final class Stage1Model implements AutoCloseable {
     /** LAVIS's ITC similarity (I, T): max over queries of the cosine, no temperature. */
     public double[][] itc(ImageFeatures f, Tensor textEmbeds) {
         try (Scope s = Scope.open(); Guard g = Guard.inferenceMode()) {
-            long i = f.embeds().size(0), q = f.embeds().size(1), t = textEmbeds.size(0);
-            Tensor sim = f.embeds().reshape(i * q, -1).matmul(textEmbeds.transpose(0, 1)).reshape(i, q, t).amax(new long[] {1}, false);
+            long i = f.embeds().size(0), t = textEmbeds.size(0);
+            Tensor sim = Blip2Heads.itcLogits(f.embeds(), textEmbeds); // (I, Q, E) x (T, E) -> (I, T)
             return rows(sim.to(DType.F64).cpu().toDoubleArray(), (int) i, (int) t);
         }
     }
@@ -176,8 +183,8 @@ public final class Stage1Model implements AutoCloseable {
         for (int start = 0; start < images.length; start += bs) {
             int n = Math.min(bs, images.length - start);
             try (Scope s = Scope.open(); Guard g = Guard.inferenceMode()) {
-                Tensor h = joint(f, java.util.Arrays.copyOfRange(images, start, start + n), texts.subList(start, start + n));
-                Tensor logits = model.itmHead.forward(h).mean(new long[] {1}, false).to(DType.F64).cpu();
+                Tensor h = joint(f, Arrays.copyOfRange(images, start, start + n), texts.subList(start, start + n));
+                Tensor logits = model.itmHead.forward(h).mean(1).to(DType.F64).cpu(); // (P, Q, 2) -> (P, 2)
                 double[][] r = rows(logits.toDoubleArray(), n, 2);
                 System.arraycopy(r, 0, out, start, n);
             }
@@ -189,10 +196,10 @@ public final class Stage1Model implements AutoCloseable {
     /** Query rows (P, Q, D) of the joint pass for pairs (image[p], text[p]); owned by the caller's scope. */
     public Tensor joint(ImageFeatures f, int[] images, List<String> texts) {
         try (Scope s = Scope.open(); Guard g = Guard.inferenceMode()) {
-            Tensor idx = Torch.tensor(java.util.Arrays.stream(images).asLongStream().toArray(), images.length).to(device);
-            Tensor[] t = tokens(texts);
+            Tensor idx = Torch.tensor(Arrays.stream(images).asLongStream().toArray(), images.length).to(device);
+            Tokens t = tokens(texts);
             Tensor m2 = f.m2() == null ? null : f.m2().indexSelect(0, idx);
-            return s.keep(model.jointQueries(f.memory().indexSelect(0, idx), m2, t[0], t[1]));
+            return s.keep(model.jointQueries(f.memory().indexSelect(0, idx), m2, t.ids(), t.mask()));
         }
     }
 
@@ -209,7 +216,7 @@ public final class Stage1Model implements AutoCloseable {
         o.put("variant", variant());
         o.put("image_size", imageSize());
         o.put("image_preprocessing", "bicubic resize, CLIP mean/std (LAVIS blip_image_eval)");
-        if (model.mae != null) o.put("mae_mask_ratio", model.cfg.mae().maskRatio()).put("mae_noise_seed", settings.seed);
+        if (model.cfg.hasMae()) o.put("mae_mask_ratio", model.cfg.mae().maskRatio()).put("mae_noise_seed", settings.seed);
         o.put("max_text_len", settings.maxTextLen);
         o.put("max_words", settings.maxWords);
         o.put("batch_size", settings.batchSize);

@@ -3,6 +3,7 @@ package io.xformer.hf;
 import io.xformer.nn.Torch;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.TorchException;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Map;
 import java.util.TreeMap;
@@ -94,8 +95,8 @@ public final class LavisKeys {
     private static HfCheckpoint.Slot qkvBias(String name, HfCheckpoint.Slot q, HfCheckpoint.Slot v) {
         long[] qs = q.entry().shape(), vs = v.entry().shape();
         if (qs.length != 1 || vs.length != 1 || qs[0] != vs[0])
-            throw new TorchException(q.entry().file() + ": q_bias " + java.util.Arrays.toString(qs) + " and v_bias "
-                    + java.util.Arrays.toString(vs) + " of '" + name + "' must be vectors of one size");
+            throw new TorchException(q.entry().file() + ": q_bias " + Arrays.toString(qs) + " and v_bias "
+                    + Arrays.toString(vs) + " of '" + name + "' must be vectors of one size");
         HfCheckpoint.Entry e = new HfCheckpoint.Entry(name, q.entry().dtype(), new long[] {3 * qs[0]}, q.entry().file());
         return new HfCheckpoint.Slot(e, () -> {
             Tensor qt = q.get().get(), vt = v.get().get();

@@ -13,7 +13,9 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Writes any checkpoint {@link HfCheckpoint} opens as a safetensors model folder, the layout
@@ -31,7 +33,7 @@ public final class SafetensorsExport {
 
     /** Parses "5GB", "200MB", "10KB", "123" (bytes; decimal units as transformers uses). */
     public static long parseSize(String s) {
-        String t = s.trim().toUpperCase(java.util.Locale.ROOT);
+        String t = s.trim().toUpperCase(Locale.ROOT);
         long mult = 1;
         for (String[] u : new String[][] {{"GB", "1000000000"}, {"MB", "1000000"}, {"KB", "1000"}, {"B", "1"}}) {
             if (t.endsWith(u[0])) {
@@ -88,7 +90,7 @@ public final class SafetensorsExport {
                 ObjectNode index = JSON.createObjectNode();
                 index.putObject("metadata").put("total_size", total);
                 ObjectNode map = index.putObject("weight_map");
-                new java.util.TreeMap<>(weightMap).forEach(map::put);
+                new TreeMap<>(weightMap).forEach(map::put);
                 Path p = out.resolve(HfCheckpoint.INDEX);
                 Files.writeString(p, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(index) + "\n");
                 written.add(p);

@@ -1,14 +1,9 @@
 package io.xformer.models;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.xformer.nn.DType;
-import io.xformer.nn.F;
-import io.xformer.nn.Linear;
 import io.xformer.nn.Module;
-import io.xformer.nn.Parameter;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
-import io.xformer.nn.Torch;
 
 /**
  * transformers' Blip2ForImageTextRetrieval: the stage-1 heads. ITM runs queries + text jointly
@@ -27,61 +22,43 @@ public final class Blip2Retrieval extends Module {
 
     public final Config cfg;
     public final Blip2Vision visionModel;
-    public final Parameter queryTokens;
-    public final QFormer qformer;
-    public final QFormer.TextEmbeddings embeddings;
-    public final Linear visionProjection, textProjection, itmHead;
+    public final Blip2Queries queryInput;
+    public final Blip2Heads heads;
 
     public Blip2Retrieval(Config cfg) {
         this.cfg = cfg;
-        int d = cfg.qformer.hiddenSize();
         visionModel = child("vision_model", new Blip2Vision(cfg.vision));
-        queryTokens = registerParameter("query_tokens", 1, cfg.numQueryTokens, d);
-        qformer = child("qformer", new QFormer(cfg.qformer));
-        embeddings = child("embeddings", new QFormer.TextEmbeddings(cfg.qformer));
-        visionProjection = child("vision_projection", new Linear(d, cfg.embedDim, true));
-        textProjection = child("text_projection", new Linear(d, cfg.embedDim, true));
-        itmHead = child("itm_head", new Linear(d, 2, true));
+        queryInput = new Blip2Queries(this, cfg.qformer, cfg.numQueryTokens, true);
+        heads = new Blip2Heads(this, queryInput, cfg.embedDim);
     }
 
-    Tensor queries(long batch) {
-        return queryTokens.get().expand(batch, cfg.numQueryTokens, cfg.qformer.hiddenSize());
+    /** The plain Q-Former over image features (B, S, E); null: a text-only pass. */
+    private Blip2Heads.Pass pass(Tensor image) {
+        return (emb, queryLength, selfMask) -> queryInput.qformer.forward(emb, queryLength, selfMask, image);
     }
 
     /** ITM logits (B, 2) for image i paired with text i. */
     public Tensor itm(Tensor image, Tensor ids, Tensor attentionMask) {
-        try (Scope s = Scope.open()) {
-            long b = ids.size(0);
-            int nq = cfg.numQueryTokens;
-            Tensor keep = Torch.cat(1, Torch.ones(DType.I64, ids.device(), b, nq), attentionMask.to(DType.I64));
-            Tensor emb = Torch.cat(1, queries(b), embeddings.forward(ids));
-            Tensor h = qformer.forward(emb, nq, Masks.padding(keep, emb.dtype()), image);
-            return s.keep(itmHead.forward(h.narrow(1, 0, nq)).mean(new long[] {1}, false));
-        }
+        return heads.itmLogits(ids, attentionMask, pass(image));
     }
 
     /** Normalised projected query outputs (B, Q, E). */
     public Tensor imageFeatures(Tensor image) {
         try (Scope s = Scope.open()) {
-            Tensor q = qformer.forward(queries(image.size(0)), cfg.numQueryTokens, null, image);
-            return s.keep(F.normalize(visionProjection.forward(q), -1));
+            Tensor q = pass(image).forward(queryInput.expand(image.size(0)), cfg.numQueryTokens, null); // (B, Q, D)
+            return s.keep(heads.imageFeatures(q));
         }
     }
 
     /** Normalised projected text [CLS] (B, E) from a text-only pass. */
     public Tensor textFeatures(Tensor ids, Tensor attentionMask) {
         try (Scope s = Scope.open()) {
-            Tensor emb = embeddings.forward(ids);
-            Tensor h = qformer.forward(emb, 0, Masks.padding(attentionMask, emb.dtype()), null);
-            return s.keep(F.normalize(textProjection.forward(h.select(1, 0)), -1));
+            return s.keep(heads.textFeatures(heads.textCls(ids, attentionMask, pass(null))));
         }
     }
 
     /** ITC logits per image (B_img, B_txt): max over queries of image_feat . text_feat. */
     public static Tensor itcLogits(Tensor imageFeat, Tensor textFeat) {
-        try (Scope s = Scope.open()) {
-            // (B, Q, E) @ (E, T) -> (B, Q, T) -> max over Q
-            return s.keep(imageFeat.matmul(textFeat.transpose(0, 1)).amax(new long[] {1}, false));
-        }
+        return Blip2Heads.itcLogits(imageFeat, textFeat);
     }
 }

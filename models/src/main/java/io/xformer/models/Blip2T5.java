@@ -2,11 +2,13 @@ package io.xformer.models;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.xformer.nn.DType;
+import io.xformer.nn.Guard;
 import io.xformer.nn.Linear;
 import io.xformer.nn.Module;
 import io.xformer.nn.Parameter;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.TensorRecord;
 import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
 import java.util.Collection;
@@ -41,6 +43,7 @@ public final class Blip2T5 extends Module {
 
     public final Config cfg;
     public final Blip2Vision visionModel;
+    public final Blip2Queries queryInput;
     public final Parameter queryTokens;
     public final QFormer qformer;
     public final Linear languageProjection;
@@ -49,8 +52,9 @@ public final class Blip2T5 extends Module {
     public Blip2T5(Config cfg) {
         this.cfg = cfg;
         visionModel = child("vision_model", new Blip2Vision(cfg.vision));
-        queryTokens = registerParameter("query_tokens", 1, cfg.numQueryTokens, cfg.qformer.hiddenSize());
-        qformer = child("qformer", new QFormer(cfg.qformer));
+        queryInput = new Blip2Queries(this, cfg.qformer, cfg.numQueryTokens, false);
+        queryTokens = queryInput.queryTokens;
+        qformer = queryInput.qformer;
         languageProjection = child("language_projection", new Linear(cfg.qformer.hiddenSize(), cfg.text.dModel(), true));
         languageModel = child("language_model", new T5(cfg.text));
     }
@@ -58,13 +62,13 @@ public final class Blip2T5 extends Module {
     /** Query outputs (B, Q, D) for image features (B, S, E). */
     public Tensor queryOutput(Tensor image) {
         try (Scope s = Scope.open()) {
-            Tensor q = queryTokens.get().expand(image.size(0), cfg.numQueryTokens, cfg.qformer.hiddenSize());
-            return s.keep(qformer.forward(q, cfg.numQueryTokens, null, image));
+            Tensor q = queryInput.expand(image.size(0)); // (B, Q, D)
+            return s.keep(qformer.forward(q, cfg.numQueryTokens, null, image)); // (B, Q, D)
         }
     }
 
     /** The encoder input: embeddings (B, T', D) and their mask (B, T'). */
-    public record LanguageInputs(Tensor inputsEmbeds, Tensor attentionMask) {}
+    public record LanguageInputs(Tensor inputsEmbeds, Tensor attentionMask) implements TensorRecord {}
 
     /**
      * Token embeddings of ids (B, T) with the projected queries (B, Q, D) in place of the
@@ -74,27 +78,27 @@ public final class Blip2T5 extends Module {
      */
     public static LanguageInputs languageInputs(T5 lm, Tensor ids, Tensor attentionMask, Tensor queries, int imageTokenIndex) {
         try (Scope s = Scope.open()) {
-            Tensor emb = lm.embed(ids);
+            Tensor emb = lm.embed(ids); // (B, T, D)
             Tensor q = queries.to(emb.dtype());
             long b = ids.size(0), n = q.size(0) * q.size(1);
             if (q.size(0) != b) throw new TorchException("input_ids has " + b + " rows but the images give " + q.size(0));
-            Tensor mask = attentionMask != null ? attentionMask.to(DType.I64) : Torch.ones(DType.I64, ids.device(), ids.shape());
+            Tensor mask = attentionMask != null ? attentionMask.to(DType.I64) : Torch.ones(DType.I64, ids.device(), ids.shape()); // (B, T)
             long found = imageTokenIndex < 0 ? 0 : (long) ids.eq(imageTokenIndex).sum().item();
             if (found == 0) {
                 Tensor queryMask = Torch.ones(DType.I64, ids.device(), b, q.size(1));
-                return new LanguageInputs(s.keep(Torch.cat(1, q, emb)), s.keep(Torch.cat(1, queryMask, mask)));
+                return s.keepAll(new LanguageInputs(Torch.cat(1, q, emb), Torch.cat(1, queryMask, mask))); // (B, Q+T, D), (B, Q+T)
             }
             if (found != n)
                 throw new TorchException("input_ids hold " + found + " image tokens (id " + imageTokenIndex + ") but the images give "
                         + n + " query embeddings (" + q.size(1) + " per image)");
-            Tensor where = ids.eq(imageTokenIndex).unsqueeze(-1).expand(emb.shape());
-            return new LanguageInputs(s.keep(emb.maskedScatter(where, q)), s.keep(mask));
+            Tensor where = ids.eq(imageTokenIndex).unsqueeze(-1).expand(emb.shape()); // (B, T, D)
+            return s.keepAll(new LanguageInputs(emb.maskedScatter(where, q), mask));
         }
     }
 
     /** Everything the forward produces, for the CLI and the parity tests; loss null without labels. */
     public record Output(Blip2Vision.Output vision, Tensor qformerOutput, Tensor languageProjection, Tensor inputsEmbeds,
-                         Tensor encoderLastHiddenState, Tensor logits, Tensor loss) {}
+                         Tensor encoderLastHiddenState, Tensor logits, Tensor loss) implements TensorRecord {}
 
     /**
      * pixels (B, 3, H, W); ids (B, T) with placeholders; attentionMask (B, T) or null;
@@ -103,20 +107,17 @@ public final class Blip2T5 extends Module {
     public Output forward(Tensor pixels, Tensor ids, Tensor attentionMask, Tensor decoderInputIds, Tensor labels) {
         try (Scope s = Scope.open()) {
             Blip2Vision.Output v = visionModel.forward(pixels);
-            Tensor q = queryOutput(v.lastHiddenState());
-            Tensor proj = languageProjection.forward(q);
+            Tensor q = queryOutput(v.lastHiddenState()); // (B, Q, D_qformer)
+            Tensor proj = languageProjection.forward(q); // (B, Q, d_model)
             LanguageInputs in = languageInputs(languageModel, ids, attentionMask, proj, cfg.imageTokenIndex);
             T5.Output o = languageModel.forward(in.inputsEmbeds(), in.attentionMask(), decoderInputIds, labels);
-            return new Output(new Blip2Vision.Output(s.keep(v.lastHiddenState()), s.keep(v.pooled()),
-                    v.afterFirstLayer() == null ? null : s.keep(v.afterFirstLayer())), s.keep(q), s.keep(proj),
-                    s.keep(in.inputsEmbeds()), s.keep(o.encoderLastHiddenState()), s.keep(o.logits()),
-                    o.loss() == null ? null : s.keep(o.loss()));
+            return s.keepAll(new Output(v, q, proj, in.inputsEmbeds(), o.encoderLastHiddenState(), o.logits(), o.loss()));
         }
     }
 
     /** Greedy or beam search from the images and the prompt ids (with placeholders): (B, 1 + generated) ids. */
     public Tensor generate(Tensor pixels, Tensor ids, Tensor attentionMask, Generate.Options o) {
-        try (Scope s = Scope.open(); io.xformer.nn.Guard g = io.xformer.nn.Guard.inferenceMode()) {
+        try (Scope s = Scope.open(); Guard g = Guard.inferenceMode()) {
             Tensor proj = languageProjection.forward(queryOutput(visionModel.forward(pixels).lastHiddenState()));
             LanguageInputs in = languageInputs(languageModel, ids, attentionMask, proj, cfg.imageTokenIndex);
             return s.keep(Seq2SeqGenerate.generate(languageModel, in.inputsEmbeds(), in.attentionMask(), o));

@@ -11,6 +11,7 @@ import io.xformer.nn.Parameter;
 import io.xformer.nn.PatchConv2d;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.TensorRecord;
 import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
 
@@ -49,8 +50,8 @@ public final class Blip2Vision extends Module {
                 long b = x.size(0), t = x.size(1), d = x.size(2);
                 // (B, T, 3D) -> (3, B, H, T, D/H)
                 Tensor mixed = qkv.forward(x).reshape(b, t, 3, heads, d / heads).permute(2, 0, 3, 1, 4);
-                Tensor o = F.scaledDotProductAttention(mixed.select(0, 0), mixed.select(0, 1), mixed.select(0, 2), null);
-                return s.keep(projection.forward(Heads.merge(o)));
+                Tensor o = F.scaledDotProductAttention(mixed.select(0, 0), mixed.select(0, 1), mixed.select(0, 2), null); // (B, H, T, D/H)
+                return s.keep(projection.forward(Heads.merge(o))); // (B, T, D)
             }
         }
     }
@@ -65,7 +66,7 @@ public final class Blip2Vision extends Module {
 
         Tensor forward(Tensor x) {
             try (Scope s = Scope.open()) {
-                return s.keep(fc2.forward(F.gelu(fc1.forward(x))));
+                return s.keep(fc2.forward(F.gelu(fc1.forward(x)))); // (B, T, D) -> (B, T, I) -> (B, T, D)
             }
         }
     }
@@ -84,14 +85,14 @@ public final class Blip2Vision extends Module {
 
         Tensor forward(Tensor x) {
             try (Scope s = Scope.open()) {
-                Tensor h = x.add(attn.forward(ln1.forward(x)));
+                Tensor h = x.add(attn.forward(ln1.forward(x))); // (B, T, D), pre-norm residual
                 return s.keep(h.add(mlp.forward(ln2.forward(h))));
             }
         }
     }
 
     /** lastHiddenState (post-layernorm), pooled, and the hidden state after the first layer. */
-    public record Output(Tensor lastHiddenState, Tensor pooled, Tensor afterFirstLayer) {}
+    public record Output(Tensor lastHiddenState, Tensor pooled, Tensor afterFirstLayer) implements TensorRecord {}
 
     public final Config cfg;
     final Parameter classEmbedding, positionEmbedding;
@@ -114,13 +115,13 @@ public final class Blip2Vision extends Module {
         try (Scope s = Scope.open()) {
             long b = pixels.size(0);
             // 1. [CLS] + patches + positions
-            Tensor patches = patchEmbedding.forward(pixels);
+            Tensor patches = patchEmbedding.forward(pixels); // (B, N, D), N = (H/p)(W/p)
             long t = patches.size(1) + 1;
             if (t > cfg.numPositions())
                 throw new TorchException("image of " + (t - 1) + " patches exceeds the " + (cfg.numPositions() - 1)
                         + " position embeddings of this model");
-            Tensor cls = classEmbedding.get().to(patches.dtype()).expand(b, 1, cfg.hiddenSize);
-            Tensor h = Torch.cat(1, cls, patches).add(positionEmbedding.get().narrow(1, 0, t).to(patches.dtype()));
+            Tensor cls = classEmbedding.get().to(patches.dtype()).expand(b, 1, cfg.hiddenSize); // (B, 1, D)
+            Tensor h = Torch.cat(1, cls, patches).add(positionEmbedding.get().narrow(1, 0, t).to(patches.dtype())); // (B, 1+N, D)
             // 2. encoder
             Tensor first = null;
             for (int i = 0; i < layers.size(); i++) {
@@ -128,9 +129,9 @@ public final class Blip2Vision extends Module {
                 if (i == 0) first = h;
             }
             // 3. post-layernorm; pooled = post_layernorm(last[:, 0])
-            Tensor last = postLayernorm.forward(h);
-            Tensor pooled = postLayernorm.forward(last.select(1, 0));
-            return new Output(s.keep(last), s.keep(pooled), first == null ? null : s.keep(first));
+            Tensor last = postLayernorm.forward(h); // (B, 1+N, D)
+            Tensor pooled = postLayernorm.forward(last.select(1, 0)); // (B, D)
+            return s.keepAll(new Output(last, pooled, first));
         }
     }
 }

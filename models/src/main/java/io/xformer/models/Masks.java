@@ -1,8 +1,10 @@
 package io.xformer.models;
 
 import io.xformer.nn.DType;
+import io.xformer.nn.Device;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.Torch;
 
 /** Attention masks in transformers' additive convention: 0 where allowed, the dtype's most negative value elsewhere. */
 public final class Masks {

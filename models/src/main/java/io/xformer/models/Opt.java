@@ -24,6 +24,8 @@ import java.util.List;
  * {@code lm_head.weight} (untied only). Incremental decoding keeps a per-layer KV cache.
  */
 public final class Opt extends Module implements LanguageModel {
+    /** OPT's LayerNorms use torch's default eps (transformers' OPT has no config field for it). */
+    static final double LAYER_NORM_EPS = 1e-5;
     public record Config(int vocabSize, int hiddenSize, int wordEmbedProjDim, int layers, int heads, int ffnDim,
                          int maxPositions, boolean doLayerNormBefore, boolean removeFinalLayerNorm, String activation,
                          boolean tieWordEmbeddings, boolean enableBias, double dropout, int bosTokenId, int eosTokenId,
@@ -89,10 +91,10 @@ public final class Opt extends Module implements LanguageModel {
         Tensor forward(Tensor x, Tensor mask, Cache cache, int layer) {
             try (Scope s = Scope.open()) {
                 Tensor qh = Heads.split(q.forward(x), heads), kh = Heads.split(k.forward(x), heads),
-                        vh = Heads.split(v.forward(x), heads);
+                        vh = Heads.split(v.forward(x), heads); // (B, H, T, D/H) each
                 if (cache != null) {
                     if (cache.keys.size() > layer) {
-                        kh = Torch.cat(2, cache.keys.get(layer), kh);
+                        kh = Torch.cat(2, cache.keys.get(layer), kh); // (B, H, past+T, D/H)
                         vh = Torch.cat(2, cache.values.get(layer), vh);
                         cache.keys.set(layer, Cache.swap(cache.keys.get(layer), kh));
                         cache.values.set(layer, Cache.swap(cache.values.get(layer), vh));
@@ -103,7 +105,7 @@ public final class Opt extends Module implements LanguageModel {
                         vh = cache.values.get(layer);
                     }
                 }
-                return s.keep(out.forward(Heads.merge(F.scaledDotProductAttention(qh, kh, vh, mask))));
+                return s.keep(out.forward(Heads.merge(F.scaledDotProductAttention(qh, kh, vh, mask)))); // (B, T, D)
             }
         }
     }
@@ -119,19 +121,19 @@ public final class Opt extends Module implements LanguageModel {
             preNorm = c.doLayerNormBefore;
             act = c.activation;
             attn = child("self_attn", new Attention(c));
-            attnNorm = child("self_attn_layer_norm", new LayerNorm(c.hiddenSize, 1e-5));
+            attnNorm = child("self_attn_layer_norm", new LayerNorm(c.hiddenSize, LAYER_NORM_EPS));
             fc1 = child("fc1", new Linear(c.hiddenSize, c.ffnDim, c.enableBias));
             fc2 = child("fc2", new Linear(c.ffnDim, c.hiddenSize, c.enableBias));
-            finalNorm = child("final_layer_norm", new LayerNorm(c.hiddenSize, 1e-5));
+            finalNorm = child("final_layer_norm", new LayerNorm(c.hiddenSize, LAYER_NORM_EPS));
         }
 
         Tensor forward(Tensor x, Tensor mask, Cache cache, int layer) {
             try (Scope s = Scope.open()) {
                 // 1. self-attention block (pre-norm for every OPT but 350m)
-                Tensor h = x.add(attn.forward(preNorm ? attnNorm.forward(x) : x, mask, cache, layer));
+                Tensor h = x.add(attn.forward(preNorm ? attnNorm.forward(x) : x, mask, cache, layer)); // (B, T, D)
                 if (!preNorm) h = attnNorm.forward(h);
                 // 2. feed-forward block
-                Tensor f = fc2.forward(activation(fc1.forward(preNorm ? finalNorm.forward(h) : h)));
+                Tensor f = fc2.forward(activation(fc1.forward(preNorm ? finalNorm.forward(h) : h))); // (B, T, D) -> (B, T, F) -> (B, T, D)
                 Tensor out = h.add(f);
                 return s.keep(preNorm ? out : finalNorm.forward(out));
             }
@@ -163,7 +165,7 @@ public final class Opt extends Module implements LanguageModel {
         projectOut = project ? decoder.registerChild("project_out", new Linear(cfg.hiddenSize, cfg.wordEmbedProjDim, false)) : null;
         projectIn = project ? decoder.registerChild("project_in", new Linear(cfg.wordEmbedProjDim, cfg.hiddenSize, false)) : null;
         finalLayerNorm = cfg.doLayerNormBefore && !cfg.removeFinalLayerNorm
-                ? decoder.registerChild("final_layer_norm", new LayerNorm(cfg.hiddenSize, 1e-5)) : null;
+                ? decoder.registerChild("final_layer_norm", new LayerNorm(cfg.hiddenSize, LAYER_NORM_EPS)) : null;
         layers = decoder.registerChild("layers", new ModuleList<>(cfg.layers, i -> new Layer(cfg)));
         lmHead = cfg.tieWordEmbeddings ? null
                 : child("lm_head", new Container()).registerParameter("weight", cfg.vocabSize, cfg.wordEmbedProjDim);
@@ -194,19 +196,19 @@ public final class Opt extends Module implements LanguageModel {
             long past = cache == null ? 0 : cache.length();
             Tensor newMask = attentionMask != null ? attentionMask.to(DType.I64)
                     : Torch.ones(DType.I64, inputsEmbeds.device(), b, t);
-            Tensor mask = cache != null && cache.mask != null ? Torch.cat(1, cache.mask, newMask) : newMask;
+            Tensor mask = cache != null && cache.mask != null ? Torch.cat(1, cache.mask, newMask) : newMask; // (B, past+T)
             if (cache != null) cache.mask = Cache.swap(cache.mask, mask.contiguous());
             // 1. positions: cumsum(mask) * mask - 1, offset 2, for the new tokens only
-            Tensor positions = mask.cumsum(1).mul(mask).sub(1).narrow(1, past, t).add(2);
-            Tensor x = projectIn == null ? inputsEmbeds : projectIn.forward(inputsEmbeds);
-            Tensor h = x.add(embedPositions.forward(positions).to(x.dtype()));
+            Tensor positions = mask.cumsum(1).mul(mask).sub(1).narrow(1, past, t).add(2); // (B, T)
+            Tensor x = projectIn == null ? inputsEmbeds : projectIn.forward(inputsEmbeds); // (B, T, D)
+            Tensor h = x.add(embedPositions.forward(positions).to(x.dtype())); // (B, T, D)
             // 2. causal + padding mask (B, 1, T, past+T)
             Tensor attnMask = causalMask(mask, t, past, h.dtype());
             for (int i = 0; i < layers.size(); i++) h = layers.get(i).forward(h, attnMask, cache, i);
             if (finalLayerNorm != null) h = finalLayerNorm.forward(h);
-            if (projectOut != null) h = projectOut.forward(h);
+            if (projectOut != null) h = projectOut.forward(h); // (B, T, word_embed_proj_dim)
             // 3. LM head (tied to the input embeddings unless the checkpoint has lm_head)
-            return s.keep(F.linear(h, lmHead == null ? embedTokens.weight.get() : lmHead.get(), null));
+            return s.keep(F.linear(h, lmHead == null ? embedTokens.weight.get() : lmHead.get(), null)); // (B, T, V)
         }
     }
 

@@ -4,6 +4,7 @@ import io.xformer.nn.DType;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
+import java.util.Arrays;
 
 /**
  * ViT position embeddings for another image size, as LAVIS's {@code interpolate_pos_embed}: the
@@ -21,7 +22,7 @@ public final class PositionEmbeddings {
         long n = pos.size(1) - 1, d = pos.size(2);
         int g = (int) Math.round(Math.sqrt(n));
         if (pos.dim() != 3 || pos.size(0) != 1 || (long) g * g != n)
-            throw new TorchException("position embeddings must be (1, 1 + g*g, D), got " + java.util.Arrays.toString(pos.shape()));
+            throw new TorchException("position embeddings must be (1, 1 + g*g, D), got " + Arrays.toString(pos.shape()));
         if (g == newGrid) return pos.clone();
         double[] in = pos.to(DType.F64).toDoubleArray();
         double[] out = new double[(int) ((1 + (long) newGrid * newGrid) * d)];

@@ -8,8 +8,11 @@ import io.xformer.nn.InputException;
 import io.xformer.nn.Module;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -110,7 +113,7 @@ public abstract class Pretrained implements AutoCloseable {
         /** attention_mask, or all ones (no padding) shaped like ids. */
         public Tensor maskFor(Tensor ids) {
             Tensor m = tensors.get("attention_mask");
-            return m != null ? m : io.xformer.nn.Torch.ones(DType.I64, ids.device(), ids.shape());
+            return m != null ? m : Torch.ones(DType.I64, ids.device(), ids.shape());
         }
     }
 
@@ -132,7 +135,7 @@ public abstract class Pretrained implements AutoCloseable {
         try (Guard g = Guard.inferenceMode(); Scope s = Scope.open()) {
             Map<String, Tensor> out = run(new Inputs(onDevice(in.tensors()), in.origin()));
             Map<String, Tensor> kept = new LinkedHashMap<>();
-            java.util.Set<Tensor> moved = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            Set<Tensor> moved = Collections.newSetFromMap(new IdentityHashMap<>());
             // an output may appear under two names: hand each tensor on once
             out.forEach((k, v) -> kept.put(k, moved.add(v) ? s.keep(v) : v));
             return kept;
@@ -293,7 +296,7 @@ public abstract class Pretrained implements AutoCloseable {
 
         private XFormerForConditionalGeneration.Encoded encode(Inputs in) {
             XFormerForConditionalGeneration m = model();
-            return m.encode(pixelsOf(in, architecture), m.mae == null ? null : in.require("pixel_values_mae", architecture),
+            return m.encode(pixelsOf(in, architecture), m.cfg.hasMae() ? in.require("pixel_values_mae", architecture) : null,
                     in.optional("noise"));
         }
 
@@ -354,12 +357,12 @@ public abstract class Pretrained implements AutoCloseable {
             Tensor mask = in.maskFor(ids);
             long b = ids.size(0);
             // without given negatives: the next image / text in the batch (deterministic)
-            Tensor next = io.xformer.nn.Torch.arange(1, b + 1, 1, DType.I64, ids.device()).remainder(b);
+            Tensor next = Torch.arange(1, b + 1, 1, DType.I64, ids.device()).remainder(b);
             Tensor negText = in.optional("itm_neg_text_idx"), negImage = in.optional("itm_neg_image_idx");
-            XFormer.Output o = m.forward(pixelsOf(in, architecture), m.mae == null ? null : in.require("pixel_values_mae", architecture),
+            XFormer.Output o = m.forward(pixelsOf(in, architecture), m.cfg.hasMae() ? in.require("pixel_values_mae", architecture) : null,
                     in.optional("noise"), ids, mask, negText == null ? next : negText, negImage == null ? next : negImage);
             Map<String, Tensor> out = new LinkedHashMap<>();
-            if (m.block != null) out.put("qformer_query_output", o.vision().z());
+            if (m.cfg.kind().hasBlock()) out.put("qformer_query_output", o.vision().z());
             out.put("query_output", o.vision().zPrime());
             out.put("text_cls", o.textCls());
             out.put("itc_sim_i2t", o.itcSim());
@@ -368,9 +371,10 @@ public abstract class Pretrained implements AutoCloseable {
             out.put("loss_itc", o.lossItc().reshape(1));
             out.put("loss_itm", o.lossItm().reshape(1));
             out.put("loss_itg", o.lossItg().reshape(1));
-            if (m.mae != null) out.put("mae_mask", o.vision().mae().mask());
-            if (m.block != null) {
-                out.put("mae_enriched", o.maeEnriched());
+            if (m.cfg.hasMae()) out.put("mae_mask", o.vision().mae().mask());
+            if (m.cfg.kind().hasBlock()) {
+                // M' under the name the fixtures and earlier outputs use
+                out.put("mae_enriched", o.maeProjected());
                 out.put("rec_logits", o.recLogits());
                 out.put("loss_rec", o.lossRec().reshape(1));
             }

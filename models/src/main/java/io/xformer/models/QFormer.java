@@ -3,6 +3,7 @@ package io.xformer.models;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.xformer.nn.Container;
 import io.xformer.nn.DType;
+import io.xformer.nn.Embedding;
 import io.xformer.nn.F;
 import io.xformer.nn.LayerNorm;
 import io.xformer.nn.Linear;
@@ -11,6 +12,7 @@ import io.xformer.nn.ModuleList;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.Torch;
+import io.xformer.nn.TorchException;
 
 /**
  * BLIP-2's Q-Former (transformers' Blip2QFormerModel): a BERT encoder whose first
@@ -57,10 +59,10 @@ public final class QFormer extends Module {
         public Tensor forward(Tensor x, Tensor kv, Tensor mask) {
             try (Scope s = Scope.open()) {
                 Tensor q = Heads.split(query.forward(x), heads), k = Heads.split(key.forward(kv), heads),
-                        v = Heads.split(value.forward(kv), heads);
+                        v = Heads.split(value.forward(kv), heads); // q (B, H, T, D/H); k, v (B, H, S, D/H)
                 double p = training ? attentionDropout : 0;
-                Tensor ctx = Heads.merge(F.scaledDotProductAttention(q, k, v, mask, p, false, 0));
-                return s.keep(norm.forward(F.dropout(dense.forward(ctx), dropout, training).add(x)));
+                Tensor ctx = Heads.merge(F.scaledDotProductAttention(q, k, v, mask, p, false, 0)); // (B, T, D)
+                return s.keep(norm.forward(F.dropout(dense.forward(ctx), dropout, training).add(x))); // (B, T, D), post-norm residual
             }
         }
     }
@@ -87,6 +89,7 @@ public final class QFormer extends Module {
 
         public Tensor forward(Tensor x) {
             try (Scope s = Scope.open()) {
+                // (B, T, D) -> (B, T, I) -> (B, T, D)
                 return s.keep(norm.forward(F.dropout(down.forward(F.gelu(up.forward(x))), dropout, owner.isTraining()).add(x)));
             }
         }
@@ -119,12 +122,13 @@ public final class QFormer extends Module {
          */
         public Tensor forward(Tensor hidden, Tensor selfMask, int queryLength, Tensor memory, Tensor memoryMask) {
             try (Scope s = Scope.open()) {
-                Tensor a = attention.forward(hidden, hidden, selfMask);
+                Tensor a = attention.forward(hidden, hidden, selfMask); // (B, T, D)
                 long t = a.size(1);
                 if (queryLength == 0) return s.keep(text(a));
-                Tensor q = a.narrow(1, 0, queryLength);
+                Tensor q = a.narrow(1, 0, queryLength); // (B, Q, D): only the queries read the memory
                 if (crossattention != null && memory != null) q = crossattention.forward(q, memory, memoryMask);
-                Tensor out = queryFfn.forward(q);
+                Tensor out = queryFfn.forward(q); // (B, Q, D)
+                // (B, Q+L, D), text rows through the text FFN
                 if (t > queryLength) out = Torch.cat(1, out, text(a.narrow(1, queryLength, t - queryLength)));
                 return s.keep(out);
             }
@@ -132,7 +136,7 @@ public final class QFormer extends Module {
 
         private Tensor text(Tensor x) {
             if (textFfn == null)
-                throw new io.xformer.nn.TorchException("this Q-Former has no text FFN (use_qformer_text_input is false)");
+                throw new TorchException("this Q-Former has no text FFN (use_qformer_text_input is false)");
             return textFfn.forward(x);
         }
     }
@@ -161,7 +165,7 @@ public final class QFormer extends Module {
      */
     public Tensor forward(Tensor embeddings, int queryLength, Tensor selfMask, Tensor image) {
         try (Scope s = Scope.open()) {
-            Tensor h = embed(embeddings);
+            Tensor h = embed(embeddings); // (B, T, D)
             for (Layer layer : layers) h = layer.forward(h, selfMask, queryLength, image, null);
             return s.keep(h);
         }
@@ -169,19 +173,19 @@ public final class QFormer extends Module {
 
     /** Blip2TextEmbeddings: word + absolute position embeddings ({@code word_embeddings}, {@code position_embeddings}). */
     public static final class TextEmbeddings extends Module {
-        public final io.xformer.nn.Embedding words, positions;
+        public final Embedding words, positions;
 
         public TextEmbeddings(Config c) {
-            words = child("word_embeddings", new io.xformer.nn.Embedding(c.vocabSize, c.hiddenSize));
-            positions = child("position_embeddings", new io.xformer.nn.Embedding(c.maxPositions, c.hiddenSize));
+            words = child("word_embeddings", new Embedding(c.vocabSize, c.hiddenSize));
+            positions = child("position_embeddings", new Embedding(c.maxPositions, c.hiddenSize));
         }
 
         /** ids (B, L) -> (B, L, D), positions 0..L-1. */
         public Tensor forward(Tensor ids) {
             try (Scope s = Scope.open()) {
                 long l = ids.size(1);
-                Tensor pos = DeviceConstants.arange(l, ids.device());
-                return s.keep(words.forward(ids).add(positions.forward(pos)));
+                Tensor pos = DeviceConstants.arange(l, ids.device()); // (L)
+                return s.keep(words.forward(ids).add(positions.forward(pos))); // (B, L, D) + (L, D)
             }
         }
     }

@@ -14,6 +14,7 @@ import io.xformer.nn.ModuleList;
 import io.xformer.nn.Parameter;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.TensorRecord;
 import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
 import java.util.ArrayList;
@@ -108,7 +109,7 @@ public final class T5 extends Module implements LanguageModel {
         public Tensor forward(Tensor x) {
             try (Scope s = Scope.open()) {
                 Tensor wide = x.dtype() == DType.F64 ? x : x.to(DType.F32);
-                Tensor variance = wide.square().mean(new long[] {-1}, true);
+                Tensor variance = wide.square().mean(-1, true); // (..., 1)
                 Tensor h = x.mul(variance.add(eps).rsqrt());
                 Tensor w = weight.get();
                 if (w.dtype() == DType.F16 || w.dtype() == DType.BF16) h = h.to(w.dtype());
@@ -202,8 +203,9 @@ public final class T5 extends Module implements LanguageModel {
                     }
                 }
                 // T5 does not scale the scores by 1/sqrt(d_kv); dropout on the attention weights when training
+                // (N, H, T, D/H)
                 Tensor out = F.scaledDotProductAttention(qh, kh, vh, bias.to(qh.dtype()), training ? dropout : 0, false, 1.0);
-                return s.keep(o.forward(Heads.merge(out)));
+                return s.keep(o.forward(Heads.merge(out))); // (N, T, D)
             }
         }
 
@@ -214,7 +216,7 @@ public final class T5 extends Module implements LanguageModel {
                 Tensor memory = Torch.arange(0, keys, 1, DType.I64, device).view(1, keys);
                 Tensor buckets = bucket(memory.sub(context), bidirectional, (int) relativeBias.weight.shape()[0], maxDistance);
                 // (T, S, H) -> (1, H, T, S)
-                return s.keep(relativeBias.forward(buckets).permute(2, 0, 1).unsqueeze(0));
+                return s.keep(relativeBias.forward(buckets).permute(2, 0, 1).unsqueeze(0)); // (T, K, H) -> (1, H, T, K)
             }
         }
     }
@@ -272,8 +274,8 @@ public final class T5 extends Module implements LanguageModel {
 
         Tensor forward(Tensor x) {
             try (Scope s = Scope.open()) {
-                Tensor h = wi != null ? activation(wi.forward(x)) : activation(wi0.forward(x)).mul(wi1.forward(x));
-                return s.keep(wo.forward(F.dropout(h, dropout, training)));
+                Tensor h = wi != null ? activation(wi.forward(x)) : activation(wi0.forward(x)).mul(wi1.forward(x)); // (N, T, F)
+                return s.keep(wo.forward(F.dropout(h, dropout, training))); // (N, T, D)
             }
         }
     }
@@ -386,10 +388,10 @@ public final class T5 extends Module implements LanguageModel {
             Block first = encoder.blocks.get(0);
             Tensor bias = first.self.body.positionBias(t, 0, t, true, cfg.maxDistance, inputsEmbeds.device())
                     .to(inputsEmbeds.dtype());
-            if (attentionMask != null) bias = bias.add(Masks.padding(attentionMask, inputsEmbeds.dtype()));
+            if (attentionMask != null) bias = bias.add(Masks.padding(attentionMask, inputsEmbeds.dtype())); // (1 or B, H, T, T)
             Tensor h = F.dropout(inputsEmbeds, cfg.dropout, training);
             for (int i = 0; i < encoder.blocks.size(); i++) h = encoder.blocks.get(i).forward(h, bias, null, null, null, i);
-            return s.keep(F.dropout(encoder.finalLayerNorm.forward(h), cfg.dropout, training));
+            return s.keep(F.dropout(encoder.finalLayerNorm.forward(h), cfg.dropout, training)); // (B, T, D)
         }
     }
 
@@ -400,22 +402,22 @@ public final class T5 extends Module implements LanguageModel {
      */
     public Tensor decode(Tensor decoderIds, Tensor memory, Tensor memoryMask, Cache cache) {
         try (Scope s = Scope.open()) {
-            Tensor x = embed(decoderIds).to(memory.dtype());
+            Tensor x = embed(decoderIds).to(memory.dtype()); // (N, T, D)
             long t = x.size(1), past = cache == null ? 0 : cache.length(), total = past + t;
             Device dev = x.device();
             // causal self-attention bias (1, H, T, past+T); the decoder has no padding mask
             Tensor bias = decoder.blocks.get(0).self.body.positionBias(t, past, total, false, cfg.maxDistance, dev).to(x.dtype());
             Tensor causal = Torch.ones(DType.BOOL, dev, t, total).tril(past).view(1, 1, t, total);
-            bias = bias.add(Masks.additive(causal, x.dtype()));
+            bias = bias.add(Masks.additive(causal, x.dtype())); // (1, H, T, past+T)
             // cross-attention: no position bias, only the encoder's padding
             Tensor crossBias = memoryMask == null ? Torch.zeros(x.dtype(), dev, 1, 1, 1, memory.size(1))
-                    : Masks.padding(memoryMask, x.dtype());
+                    : Masks.padding(memoryMask, x.dtype()); // (N or 1, 1, 1, S)
             int i = 0;
             Tensor h = F.dropout(x, cfg.dropout, training);
             for (Block b : decoder.blocks) h = b.forward(h, bias, memory, crossBias, cache, i++);
             h = F.dropout(decoder.finalLayerNorm.forward(h), cfg.dropout, training);
             if (cfg.scaleDecoderOutputs) h = h.mul(Math.pow(cfg.dModel, -0.5));
-            return s.keep(F.linear(h, lmHead == null ? shared.weight.get() : lmHead.get(), null));
+            return s.keep(F.linear(h, lmHead == null ? shared.weight.get() : lmHead.get(), null)); // (N, T, V)
         }
     }
 
@@ -424,8 +426,8 @@ public final class T5 extends Module implements LanguageModel {
         try (Scope s = Scope.open()) {
             long b = labels.size(0), l = labels.size(1);
             Tensor start = Torch.full(cfg.decoderStartTokenId, DType.I64, labels.device(), b, 1);
-            Tensor shifted = Torch.cat(1, start, labels.narrow(1, 0, l - 1));
-            return s.keep(shifted.maskedFill(shifted.eq(-100), cfg.padTokenId));
+            Tensor shifted = Torch.cat(1, start, labels.narrow(1, 0, l - 1)); // (B, L)
+            return s.keep(shifted.maskedFill(shifted.eq(F.IGNORE_INDEX), cfg.padTokenId));
         }
     }
 
@@ -443,7 +445,7 @@ public final class T5 extends Module implements LanguageModel {
     }
 
     /** encoderLastHiddenState (B, T, D), logits (B, L, V) and loss (scalar, null without labels). */
-    public record Output(Tensor encoderLastHiddenState, Tensor logits, Tensor loss) {}
+    public record Output(Tensor encoderLastHiddenState, Tensor logits, Tensor loss) implements TensorRecord {}
 
     /**
      * The seq2seq forward: inputsEmbeds (B, T, D) and attentionMask (B, T) into the encoder;
@@ -457,8 +459,8 @@ public final class T5 extends Module implements LanguageModel {
             Tensor memory = encode(inputsEmbeds, attentionMask);
             Tensor dec = decoderInputIds != null ? decoderInputIds : shiftRight(labels);
             Tensor logits = decode(dec, memory, attentionMask, null);
-            Tensor loss = labels == null ? null : s.keep(loss(logits, labels));
-            return new Output(s.keep(memory), s.keep(logits), loss);
+            Tensor loss = labels == null ? null : loss(logits, labels);
+            return s.keepAll(new Output(memory, logits, loss));
         }
     }
 }

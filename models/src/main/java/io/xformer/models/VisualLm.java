@@ -1,15 +1,18 @@
 package io.xformer.models;
 
+import io.xformer.data.Captions;
 import io.xformer.data.Transform;
 import io.xformer.nn.DType;
 import io.xformer.nn.Device;
 import io.xformer.nn.Guard;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.TensorRecord;
 import io.xformer.nn.Torch;
 import io.xformer.text.Tokenizer;
 import java.awt.image.BufferedImage;
 import java.util.Arrays;
+import java.util.Random;
 
 /**
  * Text in, text out for a stage-2 model: an image (resized to the model's size, CLIP- and
@@ -55,12 +58,14 @@ public final class VisualLm {
         return model.embeddings != null && qformerTokenizer != null;
     }
 
-    /** Normalised pixels (1, 3, S, S): {CLIP, ImageNet}. */
-    public Tensor[] pixels(BufferedImage img) {
+    /** One image's pixels for both encoders, (1, 3, S, S) each: CLIP-normalised and ImageNet-normalised (the MAE's). */
+    public record Pixels(Tensor clip, Tensor mae) implements TensorRecord {}
+
+    public Pixels pixels(BufferedImage img) {
         int size = model.cfg.vision().imageSize();
-        float[] px = new Transform(size, false).apply(img, new java.util.Random(0));
-        return new Tensor[] {Torch.tensor(Transform.normalize(px, Transform.CLIP_MEAN, Transform.CLIP_STD), 1, 3, size, size).to(device),
-            Torch.tensor(Transform.normalize(px, Transform.IMAGENET_MEAN, Transform.IMAGENET_STD), 1, 3, size, size).to(device)};
+        float[] px = new Transform(size, false).apply(img, new Random(0));
+        return new Pixels(Torch.tensor(Transform.normalize(px, Transform.CLIP_MEAN, Transform.CLIP_STD), 1, 3, size, size).to(device),
+                Torch.tensor(Transform.normalize(px, Transform.IMAGENET_MEAN, Transform.IMAGENET_STD), 1, 3, size, size).to(device));
     }
 
     /**
@@ -86,7 +91,7 @@ public final class VisualLm {
     public String generate(BufferedImage img, String question, Settings settings) {
         try (Scope s = Scope.open(); Guard g = Guard.inferenceMode()) {
             model.train(false);
-            Tensor[] px = pixels(img);
+            Pixels px = pixels(img);
             String prompt = question == null ? settings.prompt() : settings.prompt().replace("{}", question);
             long[] text = llmTokenizer.encode(prompt);
             int nq = model.cfg.numQueryTokens();
@@ -103,7 +108,7 @@ public final class VisualLm {
                 qIds = Torch.tensor(q, 1, q.length).to(device);
                 qMask = Torch.ones(DType.I64, device, 1, q.length);
             }
-            XFormerForConditionalGeneration.Encoded e = model.encode(px[0], model.mae == null ? null : px[1], null);
+            XFormerForConditionalGeneration.Encoded e = model.encode(px.clip(), model.cfg.hasMae() ? px.mae() : null, null);
             boolean t5 = model.languageModel instanceof T5;
             long eos;
             Generate.Options o;

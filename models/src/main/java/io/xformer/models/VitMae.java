@@ -12,8 +12,10 @@ import io.xformer.nn.Parameter;
 import io.xformer.nn.PatchConv2d;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.TensorRecord;
 import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
+import java.util.Arrays;
 
 /**
  * ViT-MAE (He et al.) as transformers' ViTMAEForPreTraining: random masking driven by a
@@ -79,8 +81,8 @@ public final class VitMae {
         Tensor forward(Tensor x) {
             try (Scope s = Scope.open()) {
                 Tensor q = Heads.split(self.query.forward(x), heads), k = Heads.split(self.key.forward(x), heads),
-                        v = Heads.split(self.value.forward(x), heads);
-                return s.keep(out.forward(Heads.merge(F.scaledDotProductAttention(q, k, v, null))));
+                        v = Heads.split(self.value.forward(x), heads); // (B, H, T, D/H) each
+                return s.keep(out.forward(Heads.merge(F.scaledDotProductAttention(q, k, v, null)))); // (B, T, D)
             }
         }
     }
@@ -105,7 +107,12 @@ public final class VitMae {
     }
 
     /** The output of the encoder: kept-patch features (with cls first), the mask and the restore order. */
-    public record Encoded(Tensor lastHiddenState, Tensor mask, Tensor idsRestore) {}
+    public record Encoded(Tensor lastHiddenState, Tensor mask, Tensor idsRestore) implements TensorRecord {
+        /** Plain copies, in component order (inference-mode tensors cannot be saved for backward). */
+        public Encoded copy() {
+            return new Encoded(lastHiddenState.clone(), mask.clone(), idsRestore.clone());
+        }
+    }
 
     /** ViTMAEModel: {@code embeddings}, {@code encoder.layer.N}, {@code layernorm}. */
     public static final class Encoder extends Module {
@@ -133,24 +140,24 @@ public final class VitMae {
                 long b = pixels.size(0), n = cfg.numPatches(), d = cfg.hiddenSize;
                 // 1. patches + position embeddings (without the cls slot)
                 Tensor pos = positionEmbeddings.get();
-                Tensor x = projection.forward(pixels).add(pos.narrow(1, 1, n));
+                Tensor x = projection.forward(pixels).add(pos.narrow(1, 1, n)); // (B, N, D)
                 // 2. per-sample shuffle by argsort(noise): keep the first len_keep
                 long keep = (long) (n * (1 - cfg.maskRatio));
                 if (noise == null) noise = Torch.rand(null, DType.F32, pixels.device(), b, n);
                 if (noise.size(0) != b || noise.size(1) != n)
-                    throw new TorchException("noise must be (" + b + ", " + n + "), got " + java.util.Arrays.toString(noise.shape()));
+                    throw new TorchException("noise must be (" + b + ", " + n + "), got " + Arrays.toString(noise.shape()));
                 Tensor idsShuffle = noise.argsort(1, false);
-                Tensor idsRestore = idsShuffle.argsort(1, false);
-                Tensor idsKeep = idsShuffle.narrow(1, 0, keep);
-                Tensor kept = x.gather(1, idsKeep.unsqueeze(-1).expand(b, keep, d));
+                Tensor idsRestore = idsShuffle.argsort(1, false); // (B, N)
+                Tensor idsKeep = idsShuffle.narrow(1, 0, keep); // (B, keep)
+                Tensor kept = x.gather(1, idsKeep.unsqueeze(-1).expand(b, keep, d)); // (B, keep, D)
                 // 3. binary mask (1 = removed) in the original order
                 Tensor mask = Torch.cat(1, Torch.zeros(x.dtype(), x.device(), b, keep), Torch.ones(x.dtype(), x.device(), b, n - keep))
-                        .gather(1, idsRestore);
+                        .gather(1, idsRestore); // (B, N)
                 // 4. cls token first, then the encoder
-                Tensor cls = clsToken.get().add(pos.narrow(1, 0, 1)).expand(b, 1, d);
-                Tensor h = Torch.cat(1, cls, kept);
+                Tensor cls = clsToken.get().add(pos.narrow(1, 0, 1)).expand(b, 1, d); // (B, 1, D)
+                Tensor h = Torch.cat(1, cls, kept); // (B, 1+keep, D)
                 for (Layer layer : layers) h = layer.forward(h);
-                return new Encoded(s.keep(layernorm.forward(h)), s.keep(mask), s.keep(idsRestore));
+                return s.keepAll(new Encoded(layernorm.forward(h), mask, idsRestore));
             }
         }
     }
@@ -178,16 +185,16 @@ public final class VitMae {
         /** latent (B, 1+keep, hidden) -> per-patch pixel predictions (B, N, p*p*C). */
         public Tensor forward(Tensor latent, Tensor idsRestore) {
             try (Scope s = Scope.open()) {
-                Tensor x = embed.forward(latent);
+                Tensor x = embed.forward(latent); // (B, 1+keep, Dd)
                 long b = x.size(0), n = idsRestore.size(1), d = x.size(2);
                 // 1. append mask tokens, unshuffle to the original patch order, cls back in front
-                Tensor masks = maskToken.get().expand(b, n + 1 - x.size(1), d);
+                Tensor masks = maskToken.get().expand(b, n + 1 - x.size(1), d); // (B, N-keep, Dd)
                 Tensor body = Torch.cat(1, x.narrow(1, 1, x.size(1) - 1), masks)
-                        .gather(1, idsRestore.unsqueeze(-1).expand(b, n, d));
-                Tensor h = Torch.cat(1, x.narrow(1, 0, 1), body).add(posEmbed.get());
+                        .gather(1, idsRestore.unsqueeze(-1).expand(b, n, d)); // (B, N, Dd)
+                Tensor h = Torch.cat(1, x.narrow(1, 0, 1), body).add(posEmbed.get()); // (B, 1+N, Dd)
                 // 2. transformer, norm, prediction; drop the cls row
                 for (Layer layer : layers) h = layer.forward(h);
-                Tensor logits = pred.forward(norm.forward(h));
+                Tensor logits = pred.forward(norm.forward(h)); // (B, 1+N, p*p*C)
                 return s.keep(logits.narrow(1, 1, n));
             }
         }
@@ -205,28 +212,27 @@ public final class VitMae {
             decoder = child("decoder", new Decoder(cfg));
         }
 
-        public record Output(Encoded encoded, Tensor logits, Tensor loss) {}
+        public record Output(Encoded encoded, Tensor logits, Tensor loss) implements TensorRecord {}
 
         public Output forward(Tensor pixels, Tensor noise) {
             try (Scope s = Scope.open()) {
                 Encoded e = vit.forward(pixels, noise);
                 Tensor logits = decoder.forward(e.lastHiddenState(), e.idsRestore());
                 Tensor loss = loss(pixels, logits, e.mask());
-                return new Output(new Encoded(s.keep(e.lastHiddenState()), s.keep(e.mask()), s.keep(e.idsRestore())),
-                        s.keep(logits), s.keep(loss));
+                return s.keepAll(new Output(e, logits, loss));
             }
         }
 
         /** Mean over masked patches of the per-patch mean squared error (target normalised per patch if norm_pix_loss). */
         public Tensor loss(Tensor pixels, Tensor pred, Tensor mask) {
             try (Scope s = Scope.open()) {
-                Tensor target = patchify(pixels, cfg.patchSize);
+                Tensor target = patchify(pixels, cfg.patchSize); // (B, N, p*p*C)
                 if (cfg.normPixLoss) {
-                    Tensor mean = target.mean(new long[] {-1}, true);
+                    Tensor mean = target.mean(-1, true);
                     Tensor var = target.var(new long[] {-1}, 1, true);
                     target = target.sub(mean).div(var.add(1e-6).sqrt());
                 }
-                Tensor perPatch = pred.sub(target).square().mean(new long[] {-1}, false);
+                Tensor perPatch = pred.sub(target).square().mean(-1);
                 return s.keep(perPatch.mul(mask).sum().div(mask.sum()));
             }
         }

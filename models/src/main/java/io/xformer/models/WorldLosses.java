@@ -25,35 +25,35 @@ import io.xformer.nn.dist.ProcessGroup;
  * owning rank) the step equals the single-process step.
  */
 public final class WorldLosses {
-    /** ITM negatives for the local rows as indices into the world batch: {negText, negImage}, each (b,). */
+    /** How the local rows' ITM negatives are chosen, as indices into the world batch (text and image, each (b)). */
     @FunctionalInterface
-    public interface Negatives {
+    public interface NegativeRule {
         /** simI2t, simT2i: (b, world * b); the local rows' positives are at columns offset + i. */
-        Tensor[] pick(Tensor simI2t, Tensor simT2i, long offset);
+        XFormer.Negatives pick(Tensor simI2t, Tensor simT2i, long offset);
     }
 
     private WorldLosses() {}
 
-    public static XFormer.Output losses(XFormer m, XFormer.Vision v, Tensor pixelsMae, Tensor ids, Tensor mask, Negatives negatives,
+    public static XFormer.Output losses(XFormer m, XFormer.Vision v, Tensor pixelsMae, Tensor ids, Tensor mask, NegativeRule negatives,
                                         Collectives world, boolean itcWithGrad) {
         if (world.worldSize() == 1)
             return m.losses(v, pixelsMae, ids, mask, sim -> negatives.pick(sim, sim.transpose(0, 1), 0));
         try (Scope s = Scope.open()) {
             long b = ids.size(0), offset = world.rank() * b;
             Tensor cls = m.textCls(ids, mask);                                            // (b, D)
-            Tensor img = F.normalize(m.visionProjection.forward(v.zPrime()), -1);        // (b, Q, E)
-            Tensor txt = F.normalize(m.textProjection.forward(cls), -1);                 // (b, E)
+            Tensor img = m.heads.imageFeatures(v.zPrime());                              // (b, Q, E)
+            Tensor txt = m.heads.textFeatures(cls);                                      // (b, E)
             Tensor imgAll = itcWithGrad ? world.allGatherWithGrad(img) : world.allGather(img);  // (W b, Q, E)
             Tensor txtAll = itcWithGrad ? world.allGatherWithGrad(txt) : world.allGather(txt);  // (W b, E)
             Tensor temp = m.temp.get();
-            Tensor simI2t = img.matmul(txtAll.transpose(0, 1)).amax(new long[] {1}, false).div(temp);                  // (b, W b)
-            Tensor simT2i = imgAll.matmul(txt.transpose(0, 1)).amax(new long[] {1}, false).transpose(0, 1).div(temp);  // (b, W b)
+            Tensor simI2t = Blip2Heads.itcLogits(img, txtAll).div(temp);                 // (b, W b)
+            Tensor simT2i = Blip2Heads.itcLogits(imgAll, txt).transpose(0, 1).div(temp); // (W b, b) -> (b, W b)
             Tensor target = Torch.arange(offset, offset + b, 1, DType.I64, ids.device());
             double ls = m.cfg.labelSmoothing();
-            Tensor lItc = F.crossEntropy(simI2t, target, null, F.Reduction.MEAN, -100, ls)
-                    .add(F.crossEntropy(simT2i, target, null, F.Reduction.MEAN, -100, ls)).div(2);
+            Tensor lItc = F.crossEntropy(simI2t, target, null, F.Reduction.MEAN, F.IGNORE_INDEX, ls)
+                    .add(F.crossEntropy(simT2i, target, null, F.Reduction.MEAN, F.IGNORE_INDEX, ls)).div(2);
 
-            Tensor[] neg = negatives.pick(simI2t, simT2i, offset);
+            XFormer.Negatives neg = negatives.pick(simI2t, simT2i, offset);
             // every rank pads its text to the world's longest so rows can be gathered
             long[] len = {ids.size(1)};
             try (Tensor l = Torch.tensor(len, 1).to(ids.device())) {
@@ -61,25 +61,24 @@ public final class WorldLosses {
                 len[0] = l.itemLong();
             }
             Tensor idsP = pad(ids, len[0]), maskP = pad(mask, len[0]);                   // (b, L)
-            Tensor idsNeg = world.allGather(idsP).indexSelect(0, neg[0]);                // (b, L)
-            Tensor maskNeg = world.allGather(maskP).indexSelect(0, neg[0]);
-            Tensor clipNeg = world.allGatherWithGrad(v.clip()).indexSelect(0, neg[1]);  // (b, S, Dv)
-            Tensor m2Neg = v.m2() == null ? null : world.allGatherWithGrad(v.m2()).indexSelect(0, neg[1]);
+            Tensor idsNeg = world.allGather(idsP).indexSelect(0, neg.text());                // (b, L)
+            Tensor maskNeg = world.allGather(maskP).indexSelect(0, neg.text());
+            Tensor clipNeg = world.allGatherWithGrad(v.clip()).indexSelect(0, neg.image());  // (b, S, Dv)
+            Tensor m2Neg = v.m2() == null ? null : world.allGatherWithGrad(v.m2()).indexSelect(0, neg.image());
             Tensor itm = itmLogits(m, v, clipNeg, m2Neg, idsP, maskP, idsNeg, maskNeg);
             Tensor lItm = m.itmLoss(itm);
 
             Tensor itg = m.itgLogits(v, ids, mask);
             Tensor lItg = itgLoss(itg, ids, mask, m.cfg.labelSmoothing(), world);
             Tensor loss = lItc.add(lItm).add(lItg);
-            Tensor enriched = null, rec = null, lRec = null;
+            Tensor projected = null, rec = null, lRec = null;
             if (m.block != null) {
-                enriched = m.block.projOut.forward(v.m2());
-                rec = m.mae.decoder.forward(enriched, v.mae().idsRestore());
+                projected = m.block.projOut.forward(v.m2()); // M' = W_out m2, the decoder's input
+                rec = m.mae.decoder.forward(projected, v.mae().idsRestore()); // (b, N, p*p*C)
                 lRec = m.mae.loss(pixelsMae, rec, v.mae().mask());  // the same masked-patch count on every rank
                 loss = loss.add(lRec);
             }
-            return new XFormer.Output(null, s.keep(cls), s.keep(simI2t), s.keep(itm), s.keep(itg), XFormer.keepOrNull(s, enriched),
-                    XFormer.keepOrNull(s, rec), s.keep(lItc), s.keep(lItm), s.keep(lItg), XFormer.keepOrNull(s, lRec), s.keep(loss));
+            return s.keepAll(new XFormer.Output(null, cls, simI2t, itm, itg, projected, rec, lItc, lItm, lItg, lRec, loss));
         }
     }
 
@@ -93,16 +92,11 @@ public final class WorldLosses {
     static Tensor itmLogits(XFormer m, XFormer.Vision v, Tensor clipNeg, Tensor m2Neg, Tensor ids, Tensor mask, Tensor idsNeg,
                             Tensor maskNeg) {
         try (Scope s = Scope.open()) {
-            int nq = m.cfg.numQueryTokens();
-            Tensor clip = Torch.cat(0, v.clip(), clipNeg, v.clip());
+            Tensor clip = Torch.cat(0, v.clip(), clipNeg, v.clip()); // (3b, S, Dv)
             Tensor m2 = v.m2() == null ? null : Torch.cat(0, v.m2(), m2Neg, v.m2());
-            Tensor allIds = Torch.cat(0, ids, ids, idsNeg);
+            Tensor allIds = Torch.cat(0, ids, ids, idsNeg); // (3b, L)
             Tensor allMask = Torch.cat(0, mask, mask, maskNeg);
-            long n = allIds.size(0);
-            Tensor emb = Torch.cat(1, m.queries(n), m.embeddings.forward(allIds));
-            Tensor keep = Torch.cat(1, Torch.ones(DType.I64, ids.device(), n, nq), allMask.to(DType.I64));
-            Tensor h = m.pass(emb, nq, Masks.padding(keep, emb.dtype()), clip, m2)[1];
-            return s.keep(m.itmHead.forward(h.narrow(1, 0, nq)).mean(new long[] {1}, false));
+            return s.keep(m.heads.itmLogits(allIds, allMask, (emb, nq, selfMask) -> m.pass(emb, nq, selfMask, clip, m2).postBlock()));
         }
     }
 
@@ -111,9 +105,9 @@ public final class WorldLosses {
         try (Scope s = Scope.open()) {
             long l = ids.size(1);
             Tensor keep = mask.narrow(1, 1, l - 1);
-            Tensor target = ids.narrow(1, 1, l - 1).maskedFill(keep.eq(0), -100);
+            Tensor target = ids.narrow(1, 1, l - 1).maskedFill(keep.eq(0), F.IGNORE_INDEX); // (b, L-1)
             Tensor pred = logits.narrow(1, 0, l - 1);
-            Tensor sum = F.crossEntropy(pred.reshape(-1, pred.size(2)), target.reshape(-1), null, F.Reduction.SUM, -100, labelSmoothing);
+            Tensor sum = F.crossEntropy(pred.reshape(-1, pred.size(2)), target.reshape(-1), null, F.Reduction.SUM, F.IGNORE_INDEX, labelSmoothing);
             Tensor count = keep.ne(0).sum().to(DType.F64);
             world.allReduce(count, ProcessGroup.Op.SUM);
             double tokens = count.item();
@@ -126,18 +120,18 @@ public final class WorldLosses {
      * LAVIS's hard negatives over the world batch: for each local image a text and for each local
      * text an image, drawn from the softmax of the similarities with the positive masked out.
      */
-    public static Tensor[] sampleNegatives(Tensor simI2t, Tensor simT2i, long offset, Generator gen) {
+    public static XFormer.Negatives sampleNegatives(Tensor simI2t, Tensor simT2i, long offset, Generator gen) {
         long b = simI2t.size(0), n = simI2t.size(1);
         if (n < 2) throw new TorchException("ITM needs a world batch of at least 2 to draw negatives");
         try (Scope s = Scope.open(); Guard g = Guard.noGrad()) {
             Tensor rows = Torch.arange(offset, offset + b, 1, DType.I64, simI2t.device()).view(b, 1);
             Tensor cols = Torch.arange(0, n, 1, DType.I64, simI2t.device()).view(1, n);
             Tensor positive = rows.eq(cols);                                                // (b, n)
-            Tensor wI2t = simI2t.detach().to(DType.F32).maskedFill(positive, -10000).softmax(1);
-            Tensor wT2i = simT2i.detach().to(DType.F32).maskedFill(positive, -10000).softmax(1);
-            Tensor negText = Torch.multinomial(wI2t, 1, false, gen).view(b);
+            Tensor wI2t = simI2t.detach().to(DType.F32).maskedFill(positive, XFormer.POSITIVE_PAIR_MASK).softmax(1);
+            Tensor wT2i = simT2i.detach().to(DType.F32).maskedFill(positive, XFormer.POSITIVE_PAIR_MASK).softmax(1);
+            Tensor negText = Torch.multinomial(wI2t, 1, false, gen).view(b); // (b)
             Tensor negImage = Torch.multinomial(wT2i, 1, false, gen).view(b);
-            return new Tensor[] {s.keep(negText), s.keep(negImage)};
+            return s.keepAll(new XFormer.Negatives(negText, negImage));
         }
     }
 }

@@ -4,16 +4,24 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.xformer.nn.Container;
 import io.xformer.nn.DType;
 import io.xformer.nn.F;
+import io.xformer.nn.Generator;
+import io.xformer.nn.Guard;
 import io.xformer.nn.LayerNorm;
 import io.xformer.nn.Linear;
 import io.xformer.nn.Module;
+import io.xformer.nn.ModuleList;
 import io.xformer.nn.Parameter;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.TensorRecord;
 import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * X-Former stage 1 (DESIGN.md "X-Former"): a frozen CLIP-ViT and a frozen MAE-ViT fused by a
@@ -30,24 +38,32 @@ import java.util.Map;
  * </pre>
  */
 public final class XFormer extends Module {
-    public static final java.util.List<String> VARIANTS = java.util.List.of("xformer", "blip2", "concat", "early-ca");
+    /** ITC temperature: BLIP-2's initial value and the range training clamps it to after every step. */
+    public static final double TEMP_INIT = 0.07, TEMP_MIN = 0.001, TEMP_MAX = 0.5;
+    /** What hides the positive pair before the negative-sampling softmax (LAVIS's masked_fill value). */
+    static final double POSITIVE_PAIR_MASK = -10000;
 
-    public record Config(String variant, Blip2Vision.Config vision, QFormer.Config qformer, VitMae.Config mae,
+    public static final List<String> VARIANTS = Variant.ids(Variant.STAGE1);
+
+    public record Config(Variant kind, Blip2Vision.Config vision, QFormer.Config qformer, VitMae.Config mae,
                          int numQueryTokens, int embedDim, int decTokenId, double labelSmoothing, int earlyCaLayers) {
         public static Config from(JsonNode c) {
-            String variant = Json.s(c, "variant", "xformer");
-            if (!VARIANTS.contains(variant))
-                throw new TorchException("config.json: unknown X-Former variant '" + variant + "' (" + String.join(", ", VARIANTS) + ")");
+            Variant kind = Variant.of(Json.s(c, "variant", "xformer"), Variant.STAGE1, "X-Former");
             QFormer.Config q = QFormer.Config.from(Json.obj(c, "qformer_config"));
             if (!q.textInput()) throw new TorchException("config.json: qformer_config.use_qformer_text_input must be true for stage 1");
-            return new Config(variant, Blip2Vision.Config.from(Json.obj(c, "vision_config")), q,
-                    variant.equals("blip2") ? null : VitMae.Config.from(Json.obj(c, "mae_config")),
+            return new Config(kind, Blip2Vision.Config.from(Json.obj(c, "vision_config")), q,
+                    kind.hasMae() ? VitMae.Config.from(Json.obj(c, "mae_config")) : null,
                     Json.i(c, "num_query_tokens", 32), Json.i(c, "image_text_hidden_size", 256), Json.i(c, "dec_token_id", 1),
                     Json.d(c, "label_smoothing", 0.1), Json.i(c, "early_ca_layers", 3));
         }
 
+        /** The config.json value of the variant. */
+        public String variant() {
+            return kind.id;
+        }
+
         public boolean hasMae() {
-            return mae != null;
+            return kind.hasMae();
         }
     }
 
@@ -66,7 +82,7 @@ public final class XFormer extends Module {
 
         Tensor forward(Tensor h, Tensor wordEmbeddings) {
             try (Scope s = Scope.open()) {
-                return s.keep(F.linear(norm.forward(F.gelu(dense.forward(h))), wordEmbeddings, bias.get()));
+                return s.keep(F.linear(norm.forward(F.gelu(dense.forward(h))), wordEmbeddings, bias.get())); // (B, L, D) -> (B, L, V)
             }
         }
     }
@@ -90,8 +106,8 @@ public final class XFormer extends Module {
         /** Block 1: MAE features (B, S, Dm) enriched by the queries Z (B, Q, D) -> m2 (B, S, D). */
         Tensor enrich(Tensor mae, Tensor z) {
             try (Scope s = Scope.open()) {
-                Tensor x = projIn.forward(mae);
-                return s.keep(ffn.forward(crossattention.forward(x, z, null)));
+                Tensor x = projIn.forward(mae); // (B, S, Dm) -> (B, S, D)
+                return s.keep(ffn.forward(crossattention.forward(x, z, null))); // m2 (B, S, D)
             }
         }
     }
@@ -106,15 +122,15 @@ public final class XFormer extends Module {
      */
     public static final class Fusion extends Module {
         final Linear proj;
-        final io.xformer.nn.ModuleList<Container> early;
-        final java.util.List<QFormer.Attention> attn = new java.util.ArrayList<>();
-        final java.util.List<QFormer.FeedForward> ffn = new java.util.ArrayList<>();
+        final ModuleList<Container> early;
+        final List<QFormer.Attention> attn = new ArrayList<>();
+        final List<QFormer.FeedForward> ffn = new ArrayList<>();
 
         Fusion(Config c) {
             int dv = c.vision.hiddenSize(), dm = c.mae.hiddenSize();
-            boolean concat = c.variant.equals("concat");
+            boolean concat = c.kind == Variant.CONCAT;
             proj = child(concat ? "mae_proj" : "mae_proj_in", new Linear(dm, dv, true));
-            early = concat ? null : child("early", new io.xformer.nn.ModuleList<>(c.earlyCaLayers, i -> new Container()));
+            early = concat ? null : child("early", new ModuleList<>(c.earlyCaLayers, i -> new Container()));
             if (early != null) for (Container layer : early) {
                 attn.add(layer.registerChild("crossattention", new QFormer.Attention(dv, dv, c.vision.heads(), c.vision.layerNormEps(),
                         c.qformer.dropout(), c.qformer.attentionDropout())));
@@ -126,17 +142,19 @@ public final class XFormer extends Module {
         /** The Q-Former's cross-attention memory from C (B, N, Dv) and the MAE encoding (B, S, Dm). */
         Tensor memory(Tensor clip, Tensor mae) {
             try (Scope s = Scope.open()) {
-                Tensor m = proj.forward(mae);
-                if (early == null) return s.keep(Torch.cat(1, clip, m));
+                Tensor m = proj.forward(mae); // (B, S, Dm) -> (B, S, Dv)
+                if (early == null) return s.keep(Torch.cat(1, clip, m)); // (B, N+S, Dv)
                 Tensor h = clip;
                 for (int i = 0; i < attn.size(); i++) h = ffn.get(i).forward(attn.get(i).forward(h, m, null));
-                return s.keep(h);
+                return s.keep(h); // (B, N, Dv)
             }
         }
     }
 
     public final Config cfg;
     public final Blip2Vision visionModel;
+    public final Blip2Queries queryInput;
+    public final Blip2Heads heads;
     public final Parameter queryTokens, temp;
     public final QFormer qformer;
     public final QFormer.TextEmbeddings embeddings;
@@ -150,19 +168,30 @@ public final class XFormer extends Module {
         this.cfg = cfg;
         int d = cfg.qformer.hiddenSize();
         visionModel = child("vision_model", new Blip2Vision(cfg.vision));
-        queryTokens = registerParameter("query_tokens", 1, cfg.numQueryTokens, d);
-        qformer = child("qformer", new QFormer(cfg.qformer));
-        embeddings = child("embeddings", new QFormer.TextEmbeddings(cfg.qformer));
-        visionProjection = child("vision_projection", new Linear(d, cfg.embedDim, true));
-        textProjection = child("text_projection", new Linear(d, cfg.embedDim, true));
-        itmHead = child("itm_head", new Linear(d, 2, true));
+        queryInput = new Blip2Queries(this, cfg.qformer, cfg.numQueryTokens, true);
+        heads = new Blip2Heads(this, queryInput, cfg.embedDim);
+        queryTokens = queryInput.queryTokens;
+        qformer = queryInput.qformer;
+        embeddings = queryInput.embeddings;
+        visionProjection = heads.visionProjection;
+        textProjection = heads.textProjection;
+        itmHead = heads.itmHead;
         temp = registerParameter("temp");
         lmHead = child("cls", new Container()).registerChild("predictions", new LmHead(cfg.qformer));
         mae = cfg.hasMae() ? child("mae", new VitMae.ForPreTraining(cfg.mae)) : null;
-        boolean dual = cfg.variant.equals("xformer");
-        block = dual ? child("xformer", new Block(cfg.qformer, cfg.mae.hiddenSize())) : null;
-        fusion = cfg.hasMae() && !dual ? child("xformer", new Fusion(cfg)) : null;
+        block = cfg.kind.hasBlock() ? child("xformer", new Block(cfg.qformer, cfg.mae.hiddenSize())) : null;
+        fusion = cfg.kind.fusesBeforeQFormer() ? child("xformer", new Fusion(cfg)) : null;
         if (cfg.hasMae() && cfg.mae.decoderHidden() <= 0) throw new TorchException("mae_config: decoder_hidden_size must be > 0");
+    }
+
+    /**
+     * Training mode for what trains; the frozen encoders (CLIP-ViT, MAE-ViT) stay in eval mode,
+     * as in LAVIS, so that no dropout touches the features they give.
+     */
+    public void trainExceptFrozen() {
+        train(true);
+        visionModel.train(false);
+        if (mae != null) mae.train(false);
     }
 
     /** Checkpoint key -> module key (the MAE's module-style names become VitMae's). */
@@ -185,32 +214,30 @@ public final class XFormer extends Module {
     // ---- the pieces of a stage-1 forward ----
 
     /** Image-side features of a batch: C, the MAE encoding (xformer) and m2 (xformer). */
-    public record Vision(Tensor clip, VitMae.Encoded mae, Tensor z, Tensor m2, Tensor zPrime) {}
+    public record Vision(Tensor clip, VitMae.Encoded mae, Tensor z, Tensor m2, Tensor zPrime) implements TensorRecord {}
 
-    Tensor queries(long batch) {
-        return queryTokens.get().expand(batch, cfg.numQueryTokens, cfg.qformer.hiddenSize());
-    }
+    /** A Q-Former pass's hidden states (B, T, D) before and after block 2 (the same tensor without a block). */
+    record Hidden(Tensor preBlock, Tensor postBlock) implements TensorRecord {}
 
-    /** The Q-Former's 12 layers, then block 2 as the 13th (xformer); returns {pre-block, post-block}. */
-    Tensor[] pass(Tensor embeddingsIn, int queryLength, Tensor selfMask, Tensor clip, Tensor m2) {
+    /** The Q-Former's 12 layers, then block 2 as the 13th (xformer). */
+    Hidden pass(Tensor embeddingsIn, int queryLength, Tensor selfMask, Tensor clip, Tensor m2) {
         try (Scope s = Scope.open()) {
-            Tensor h = qformer.forward(embeddingsIn, queryLength, selfMask, clip);
+            Tensor h = qformer.forward(embeddingsIn, queryLength, selfMask, clip); // (B, T, D)
             Tensor out = block == null ? h : block.layer.forward(h, selfMask, queryLength, m2, null);
-            return new Tensor[] {s.keep(h), out == h ? h : s.keep(out)};
+            return s.keepAll(new Hidden(h, out));
         }
     }
 
     /** What the frozen encoders produce: C and (xformer) the MAE encoding. */
-    public record Encoded(Tensor clip, VitMae.Encoded mae) {}
+    public record Encoded(Tensor clip, VitMae.Encoded mae) implements TensorRecord {}
 
     /** The frozen encoders. Training runs this under inference mode and clones the result. */
     public Encoded encode(Tensor pixels, Tensor pixelsMae, Tensor noise) {
         try (Scope s = Scope.open()) {
-            Tensor clip = visionModel.forward(pixels).lastHiddenState();
-            if (mae == null) return new Encoded(s.keep(clip), null);
+            Tensor clip = visionModel.forward(pixels).lastHiddenState(); // C (B, 1+N, Dv)
+            if (mae == null) return s.keepAll(new Encoded(clip, null));
             if (pixelsMae == null) throw new TorchException("the xformer variant needs pixel_values_mae");
-            VitMae.Encoded m = mae.vit.forward(pixelsMae, noise);
-            return new Encoded(s.keep(clip), new VitMae.Encoded(s.keep(m.lastHiddenState()), s.keep(m.mask()), s.keep(m.idsRestore())));
+            return s.keepAll(new Encoded(clip, mae.vit.forward(pixelsMae, noise)));
         }
     }
 
@@ -219,59 +246,58 @@ public final class XFormer extends Module {
         try (Scope s = Scope.open()) {
             long b = e.clip().size(0);
             if (block == null) {
-                Tensor memory = fusion == null ? e.clip() : s.keep(fusion.memory(e.clip(), e.mae().lastHiddenState()));
-                Tensor[] zz = pass(queries(b), cfg.numQueryTokens, null, memory, null);
-                return new Vision(memory, e.mae(), s.keep(zz[0]), null, zz[1] == zz[0] ? zz[0] : s.keep(zz[1]));
+                Tensor memory = fusion == null ? e.clip() : fusion.memory(e.clip(), e.mae().lastHiddenState()); // (B, S', Dv)
+                Hidden h = pass(queryInput.expand(b), cfg.numQueryTokens, null, memory, null);
+                return s.keepAll(new Vision(memory, e.mae(), h.preBlock(), null, h.postBlock()));
             }
-            Tensor z = qformer.forward(queries(b), cfg.numQueryTokens, null, e.clip());
-            Tensor m2 = block.enrich(e.mae().lastHiddenState(), z);
-            Tensor zPrime = block.layer.forward(z, null, cfg.numQueryTokens, m2, null);
-            return new Vision(e.clip(), e.mae(), s.keep(z), s.keep(m2), s.keep(zPrime));
+            Tensor z = qformer.forward(queryInput.expand(b), cfg.numQueryTokens, null, e.clip()); // Z (B, Q, D)
+            Tensor m2 = block.enrich(e.mae().lastHiddenState(), z); // m2 (B, 1+keep, D)
+            Tensor zPrime = block.layer.forward(z, null, cfg.numQueryTokens, m2, null); // Z' (B, Q, D)
+            return s.keepAll(new Vision(e.clip(), e.mae(), z, m2, zPrime));
         }
     }
 
     /** Everything image-side: frozen encoders, the queries-only pass, block 1. */
     public Vision vision(Tensor pixels, Tensor pixelsMae, Tensor noise) {
         try (Scope s = Scope.open()) {
-            Vision v = queries(encode(pixels, pixelsMae, noise));
-            return keepVision(s, v);
+            return s.keepAll(queries(encode(pixels, pixelsMae, noise)));
         }
     }
+
+    /** ITM negatives (B): text[i] is the negative text of image i, image[i] the negative image of text i. */
+    public record Negatives(Tensor text, Tensor image) implements TensorRecord {}
 
     /**
      * Hard negatives as training samples them: one text per image and one image per text,
      * drawn from the softmax of the ITC similarities with the positive masked out.
-     * Returns {negText, negImage}.
      */
-    public static Tensor[] sampleNegatives(Tensor simI2t, io.xformer.nn.Generator gen) {
+    public static Negatives sampleNegatives(Tensor simI2t, Generator gen) {
         long b = simI2t.size(0);
         if (b < 2) throw new TorchException("ITM needs a batch of at least 2 to draw negatives");
-        try (Scope s = Scope.open(); io.xformer.nn.Guard g = io.xformer.nn.Guard.noGrad()) {
+        try (Scope s = Scope.open(); Guard g = Guard.noGrad()) {
             Tensor sim = simI2t.detach().to(DType.F32);
+            // (B, B) diagonal
             Tensor eye = Torch.ones(DType.BOOL, sim.device(), b, b).tril(0).logicalAnd(Torch.ones(DType.BOOL, sim.device(), b, b).triu(0));
-            Tensor wI2t = sim.maskedFill(eye, -10000).softmax(1);
-            Tensor wT2i = sim.transpose(0, 1).maskedFill(eye, -10000).softmax(1);
-            Tensor negText = Torch.multinomial(wI2t, 1, false, gen).view(b);
+            Tensor wI2t = sim.maskedFill(eye, POSITIVE_PAIR_MASK).softmax(1);
+            Tensor wT2i = sim.transpose(0, 1).maskedFill(eye, POSITIVE_PAIR_MASK).softmax(1);
+            Tensor negText = Torch.multinomial(wI2t, 1, false, gen).view(b); // (B)
             Tensor negImage = Torch.multinomial(wT2i, 1, false, gen).view(b);
-            return new Tensor[] {s.keep(negText), s.keep(negImage)};
+            return s.keepAll(new Negatives(negText, negImage));
         }
     }
 
     /** Text-only pass: the [CLS] row (B, D). */
     public Tensor textCls(Tensor ids, Tensor mask) {
         try (Scope s = Scope.open()) {
-            Tensor emb = embeddings.forward(ids);
-            Tensor h = pass(emb, 0, Masks.padding(mask, emb.dtype()), null, null)[1];
-            return s.keep(h.select(1, 0));
+            return s.keep(heads.textCls(ids, mask, (emb, nq, selfMask) -> pass(emb, nq, selfMask, null, null).postBlock()));
         }
     }
 
     /** ITC similarities (B_img, B_txt) = max over queries of normalised projections, divided by temp. */
     public Tensor itcSimilarity(Tensor zPrime, Tensor textCls) {
         try (Scope s = Scope.open()) {
-            Tensor img = F.normalize(visionProjection.forward(zPrime), -1);
-            Tensor txt = F.normalize(textProjection.forward(textCls), -1);
-            return s.keep(img.matmul(txt.transpose(0, 1)).amax(new long[] {1}, false).div(temp.get()));
+            Tensor img = heads.imageFeatures(zPrime), txt = heads.textFeatures(textCls); // (B, Q, E), (B_txt, E)
+            return s.keep(Blip2Heads.itcLogits(img, txt).div(temp.get())); // (B, B_txt)
         }
     }
 
@@ -280,8 +306,8 @@ public final class XFormer extends Module {
         try (Scope s = Scope.open()) {
             Tensor target = DeviceConstants.arange(simI2t.size(0), simI2t.device());
             double ls = cfg.labelSmoothing;
-            Tensor a = F.crossEntropy(simI2t, target, null, F.Reduction.MEAN, -100, ls);
-            Tensor b = F.crossEntropy(simI2t.transpose(0, 1), target, null, F.Reduction.MEAN, -100, ls);
+            Tensor a = F.crossEntropy(simI2t, target, null, F.Reduction.MEAN, F.IGNORE_INDEX, ls);
+            Tensor b = F.crossEntropy(simI2t.transpose(0, 1), target, null, F.Reduction.MEAN, F.IGNORE_INDEX, ls);
             return s.keep(a.add(b).div(2));
         }
     }
@@ -289,16 +315,11 @@ public final class XFormer extends Module {
     /** ITM logits (3B, 2) over pairs images [i, negImage[i], i] x texts [i, i, negText[i]]. */
     public Tensor itmLogits(Vision v, Tensor ids, Tensor mask, Tensor negText, Tensor negImage) {
         try (Scope s = Scope.open()) {
-            int nq = cfg.numQueryTokens;
-            Tensor clip = Torch.cat(0, v.clip(), v.clip().indexSelect(0, negImage), v.clip());
+            Tensor clip = Torch.cat(0, v.clip(), v.clip().indexSelect(0, negImage), v.clip()); // (3B, S, Dv)
             Tensor m2 = v.m2() == null ? null : Torch.cat(0, v.m2(), v.m2().indexSelect(0, negImage), v.m2());
-            Tensor allIds = Torch.cat(0, ids, ids, ids.indexSelect(0, negText));
+            Tensor allIds = Torch.cat(0, ids, ids, ids.indexSelect(0, negText)); // (3B, L)
             Tensor allMask = Torch.cat(0, mask, mask, mask.indexSelect(0, negText));
-            long n = allIds.size(0);
-            Tensor emb = Torch.cat(1, queries(n), embeddings.forward(allIds));
-            Tensor keep = Torch.cat(1, DeviceConstants.ones(n, nq, ids.device()), allMask.to(DType.I64));
-            Tensor h = pass(emb, nq, Masks.padding(keep, emb.dtype()), clip, m2)[1];
-            return s.keep(itmHead.forward(h.narrow(1, 0, nq)).mean(new long[] {1}, false));
+            return s.keep(heads.itmLogits(allIds, allMask, (emb, nq, selfMask) -> pass(emb, nq, selfMask, clip, m2).postBlock()));
         }
     }
 
@@ -310,11 +331,9 @@ public final class XFormer extends Module {
     public Tensor jointQueries(Tensor clip, Tensor m2, Tensor ids, Tensor mask) {
         try (Scope s = Scope.open()) {
             int nq = cfg.numQueryTokens;
-            long n = ids.size(0);
-            Tensor emb = Torch.cat(1, queries(n), embeddings.forward(ids));
-            Tensor keep = Torch.cat(1, Torch.ones(DType.I64, ids.device(), n, nq), mask.to(DType.I64));
-            Tensor h = pass(emb, nq, Masks.padding(keep, emb.dtype()), clip, m2)[1];
-            return s.keep(h.narrow(1, 0, nq).contiguous());
+            Blip2Queries.Input in = queryInput.input(ids.size(0), ids, mask); // (P, Q+L, D), text padding hidden
+            Tensor h = pass(in.embeddings(), nq, in.selfMask(), clip, m2).postBlock(); // (P, Q+L, D)
+            return s.keep(h.narrow(1, 0, nq).contiguous()); // (P, Q, D)
         }
     }
 
@@ -330,10 +349,11 @@ public final class XFormer extends Module {
         try (Scope s = Scope.open()) {
             int nq = cfg.numQueryTokens;
             long b = ids.size(0), l = ids.size(1);
+            // (B, L): [DEC] replaces [CLS]
             Tensor dec = Torch.cat(1, Torch.full(cfg.decTokenId, DType.I64, ids.device(), b, 1), ids.narrow(1, 1, l - 1));
-            Tensor emb = Torch.cat(1, queries(b), embeddings.forward(dec));
-            Tensor h = pass(emb, nq, Masks.unilm(mask, nq, emb.dtype()), v.clip(), v.m2())[1];
-            return s.keep(lmHead.forward(h.narrow(1, nq, l), embeddings.words.weight.get()));
+            Tensor emb = Torch.cat(1, queryInput.expand(b), embeddings.forward(dec)); // (B, Q+L, D)
+            Tensor h = pass(emb, nq, Masks.unilm(mask, nq, emb.dtype()), v.clip(), v.m2()).postBlock();
+            return s.keep(lmHead.forward(h.narrow(1, nq, l), embeddings.words.weight.get())); // (B, L, V)
         }
     }
 
@@ -341,68 +361,50 @@ public final class XFormer extends Module {
     public Tensor itgLoss(Tensor logits, Tensor ids, Tensor mask) {
         try (Scope s = Scope.open()) {
             long l = ids.size(1);
-            Tensor target = ids.narrow(1, 1, l - 1).maskedFill(mask.narrow(1, 1, l - 1).eq(0), -100);
-            Tensor pred = logits.narrow(1, 0, l - 1);
-            return s.keep(F.crossEntropy(pred.reshape(-1, pred.size(2)), target.reshape(-1), null, F.Reduction.MEAN, -100,
+            Tensor target = ids.narrow(1, 1, l - 1).maskedFill(mask.narrow(1, 1, l - 1).eq(0), F.IGNORE_INDEX); // (B, L-1)
+            Tensor pred = logits.narrow(1, 0, l - 1); // (B, L-1, V)
+            return s.keep(F.crossEntropy(pred.reshape(-1, pred.size(2)), target.reshape(-1), null, F.Reduction.MEAN, F.IGNORE_INDEX,
                     cfg.labelSmoothing));
         }
     }
 
     /** Everything one stage-1 forward produces. Null entries for the blip2 variant. */
-    public record Output(Vision vision, Tensor textCls, Tensor itcSim, Tensor itmLogits, Tensor itgLogits, Tensor maeEnriched,
-                         Tensor recLogits, Tensor lossItc, Tensor lossItm, Tensor lossItg, Tensor lossRec, Tensor loss) {}
+    public record Output(Vision vision, Tensor textCls, Tensor itcSim, Tensor itmLogits, Tensor itgLogits, Tensor maeProjected,
+                         Tensor recLogits, Tensor lossItc, Tensor lossItm, Tensor lossItg, Tensor lossRec, Tensor loss)
+            implements TensorRecord {
+        /** The losses alone (the rest null), for a training step that keeps nothing else. */
+        public Output lossesOnly() {
+            return new Output(null, null, null, null, null, null, null, lossItc, lossItm, lossItg, lossRec, loss);
+        }
+    }
 
     /** The exact stage-1 forward with given ITM negatives. */
     public Output forward(Tensor pixels, Tensor pixelsMae, Tensor noise, Tensor ids, Tensor mask, Tensor negText,
                           Tensor negImage) {
         try (Scope s = Scope.open()) {
-            Output o = losses(queries(encode(pixels, pixelsMae, noise)), pixelsMae, ids, mask, sim -> new Tensor[] {negText, negImage});
-            return keepOutput(s, o);
+            return s.keepAll(losses(queries(encode(pixels, pixelsMae, noise)), pixelsMae, ids, mask,
+                    sim -> new Negatives(negText, negImage)));
         }
     }
 
     /** Every loss from the image side, the text and a way to pick ITM negatives from the ITC similarities. */
-    public Output losses(Vision v, Tensor pixelsMae, Tensor ids, Tensor mask, java.util.function.Function<Tensor, Tensor[]> negatives) {
+    public Output losses(Vision v, Tensor pixelsMae, Tensor ids, Tensor mask, Function<Tensor, Negatives> negatives) {
         try (Scope s = Scope.open()) {
-            Tensor cls = textCls(ids, mask);
-            Tensor sim = itcSimilarity(v.zPrime(), cls);
-            Tensor[] neg = negatives.apply(sim);
-            Tensor itm = itmLogits(v, ids, mask, neg[0], neg[1]);
-            Tensor itg = itgLogits(v, ids, mask);
+            Tensor cls = textCls(ids, mask); // (B, D)
+            Tensor sim = itcSimilarity(v.zPrime(), cls); // (B, B)
+            Negatives neg = negatives.apply(sim);
+            Tensor itm = itmLogits(v, ids, mask, neg.text(), neg.image()); // (3B, 2)
+            Tensor itg = itgLogits(v, ids, mask); // (B, L, V)
             Tensor lItc = itcLoss(sim), lItm = itmLoss(itm), lItg = itgLoss(itg, ids, mask);
             Tensor loss = lItc.add(lItm).add(lItg);
-            Tensor enriched = null, rec = null, lRec = null;
+            Tensor projected = null, rec = null, lRec = null;
             if (block != null) {
-                enriched = block.projOut.forward(v.m2());
-                rec = mae.decoder.forward(enriched, v.mae().idsRestore());
+                projected = block.projOut.forward(v.m2()); // M' = W_out m2, the decoder's input
+                rec = mae.decoder.forward(projected, v.mae().idsRestore()); // (B, N, p*p*C)
                 lRec = mae.loss(pixelsMae, rec, v.mae().mask());
                 loss = loss.add(lRec);
             }
-            return new Output(keepVision(s, v), s.keep(cls), s.keep(sim), s.keep(itm), s.keep(itg), keepOrNull(s, enriched),
-                    keepOrNull(s, rec), s.keep(lItc), s.keep(lItm), s.keep(lItg), keepOrNull(s, lRec), s.keep(loss));
+            return s.keepAll(new Output(v, cls, sim, itm, itg, projected, rec, lItc, lItm, lItg, lRec, loss));
         }
-    }
-
-    private static Output keepOutput(Scope s, Output o) {
-        return new Output(keepVision(s, o.vision()), s.keep(o.textCls()), s.keep(o.itcSim()), s.keep(o.itmLogits()),
-                s.keep(o.itgLogits()), keepOrNull(s, o.maeEnriched()), keepOrNull(s, o.recLogits()), s.keep(o.lossItc()),
-                s.keep(o.lossItm()), s.keep(o.lossItg()), keepOrNull(s, o.lossRec()), s.keep(o.loss()));
-    }
-
-    static Tensor keepOrNull(Scope s, Tensor t) {
-        return t == null ? null : out(s, t);
-    }
-
-    /** Moves the Vision's tensors owned by s one scope out; tensors owned elsewhere stay where they are. */
-    private static Vision keepVision(Scope s, Vision v) {
-        VitMae.Encoded m = v.mae() == null ? null
-                : new VitMae.Encoded(out(s, v.mae().lastHiddenState()), out(s, v.mae().mask()), out(s, v.mae().idsRestore()));
-        Tensor z = out(s, v.z());
-        Tensor zp = v.zPrime() == v.z() ? z : out(s, v.zPrime());
-        return new Vision(out(s, v.clip()), m, z, v.m2() == null ? null : out(s, v.m2()), zp);
-    }
-
-    private static Tensor out(Scope s, Tensor t) {
-        return s.owns(t) ? s.keep(t) : t;
     }
 }

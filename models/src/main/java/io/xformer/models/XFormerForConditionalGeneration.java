@@ -5,12 +5,15 @@ import io.xformer.nn.Container;
 import io.xformer.nn.DType;
 import io.xformer.nn.F;
 import io.xformer.nn.Linear;
+import io.xformer.nn.Module;
 import io.xformer.nn.Parameter;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.TensorRecord;
 import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -30,39 +33,43 @@ import java.util.Map;
  * LLM(inputs_embeds = ids' embeddings with the image_token_index rows replaced by P, in order)
  * </pre>
  */
-public final class XFormerForConditionalGeneration extends io.xformer.nn.Module {
-    public static final java.util.List<String> VARIANTS = java.util.List.of("xformer", "blip2");
+public final class XFormerForConditionalGeneration extends Module {
+    public static final List<String> VARIANTS = Variant.ids(Variant.STAGE2);
 
     /** json: the config.json this was read from (exports write it back). */
-    public record Config(String variant, Blip2Vision.Config vision, QFormer.Config qformer, VitMae.Config mae, JsonNode textConfig,
+    public record Config(Variant kind, Blip2Vision.Config vision, QFormer.Config qformer, VitMae.Config mae, JsonNode textConfig,
                          int numQueryTokens, int imageTokenIndex, double maeMaskRatio, JsonNode json) {
         /** From an XFormerForConditionalGeneration or Blip2ForConditionalGeneration config.json. */
         public static Config from(JsonNode c) {
             // an HF Blip2ForConditionalGeneration folder has no variant
-            String variant = Json.s(c, "variant", "blip2");
-            if (!VARIANTS.contains(variant))
-                throw new TorchException("config.json: unknown stage-2 variant '" + variant + "' (" + String.join(", ", VARIANTS) + ")");
+            Variant kind = Variant.of(Json.s(c, "variant", "blip2"), Variant.STAGE2, "stage-2");
             double r2 = Json.d(c, "stage2_mae_mask_ratio", 0.0);
             if (r2 < 0 || r2 >= 1) throw new TorchException("config.json: stage2_mae_mask_ratio must be in [0, 1), got " + r2);
             VitMae.Config mae = null;
-            if (variant.equals("xformer")) {
+            if (kind.hasMae()) {
                 VitMae.Config m = VitMae.Config.from(Json.obj(c, "mae_config"));
                 // stage 2 masks with r2, not with the pre-training ratio
                 mae = new VitMae.Config(m.hiddenSize(), m.layers(), m.heads(), m.intermediate(), m.imageSize(), m.patchSize(),
                         m.channels(), m.qkvBias(), m.layerNormEps(), r2, m.decoderHidden(), m.decoderLayers(), m.decoderHeads(),
                         m.decoderIntermediate(), m.normPixLoss());
             }
-            return new Config(variant, Blip2Vision.Config.from(Json.obj(c, "vision_config")), QFormer.Config.from(Json.obj(c, "qformer_config")),
+            return new Config(kind, Blip2Vision.Config.from(Json.obj(c, "vision_config")), QFormer.Config.from(Json.obj(c, "qformer_config")),
                     mae, Json.obj(c, "text_config"), Json.i(c, "num_query_tokens", 32), Json.i(c, "image_token_index", -1), r2, c.deepCopy());
         }
 
+        /** The config.json value of the variant. */
+        public String variant() {
+            return kind.id;
+        }
+
         public boolean hasMae() {
-            return mae != null;
+            return kind.hasMae();
         }
     }
 
     public final Config cfg;
     public final Blip2Vision visionModel;
+    public final Blip2Queries queryInput;
     public final Parameter queryTokens;
     public final QFormer qformer;
     public final QFormer.TextEmbeddings embeddings;
@@ -75,20 +82,32 @@ public final class XFormerForConditionalGeneration extends io.xformer.nn.Module 
         this.cfg = cfg;
         int d = cfg.qformer.hiddenSize();
         visionModel = child("vision_model", new Blip2Vision(cfg.vision));
-        queryTokens = registerParameter("query_tokens", 1, cfg.numQueryTokens, d);
-        qformer = child("qformer", new QFormer(cfg.qformer));
-        embeddings = cfg.qformer.textInput() ? child("embeddings", new QFormer.TextEmbeddings(cfg.qformer)) : null;
+        queryInput = new Blip2Queries(this, cfg.qformer, cfg.numQueryTokens, cfg.qformer.textInput());
+        queryTokens = queryInput.queryTokens;
+        qformer = queryInput.qformer;
+        embeddings = queryInput.embeddings;
         languageModel = LanguageModel.of(cfg.textConfig);
         languageProjection = child("language_projection", new Linear(d, languageModel.hiddenSize(), true));
         child("language_model", languageModel.module());
         mae = cfg.hasMae() ? child("mae", new Container()).registerChild("vit", new VitMae.Encoder(cfg.mae)) : null;
-        block = cfg.hasMae() ? child("xformer", new XFormer.Block(cfg.qformer, cfg.mae.hiddenSize())) : null;
+        block = cfg.kind.hasBlock() ? child("xformer", new XFormer.Block(cfg.qformer, cfg.mae.hiddenSize())) : null;
     }
 
     /** The decoder-only LM (OPT); an encoder-decoder LM has its own forward. */
     public Opt opt() {
         if (languageModel instanceof Opt o) return o;
         throw new TorchException("this operation needs a decoder-only language model (OPT), not " + languageModel.getClass().getSimpleName());
+    }
+
+    /**
+     * Training mode for what trains; the frozen encoders (CLIP-ViT, MAE-ViT) and, unless it
+     * trains, the language model stay in eval mode.
+     */
+    public void trainExceptFrozen(boolean languageModelTrains) {
+        train(true);
+        visionModel.train(false);
+        if (mae != null) mae.train(false);
+        if (!languageModelTrains) languageModel.module().train(false);
     }
 
     /** Checkpoint key -> module key (MAE stored with module-style names, as in stage 1). */
@@ -104,18 +123,14 @@ public final class XFormerForConditionalGeneration extends io.xformer.nn.Module 
     }
 
     /** What the frozen encoders produce: C and (xformer) the MAE encoding. */
-    public record Encoded(Tensor clip, VitMae.Encoded mae, Blip2Vision.Output vision) {}
+    public record Encoded(Tensor clip, VitMae.Encoded mae, Blip2Vision.Output vision) implements TensorRecord {}
 
     /** The frozen encoders. noise (B, N) drives the MAE's masking; null: random (identity order when r2 = 0). */
     public Encoded encode(Tensor pixels, Tensor pixelsMae, Tensor noise) {
         try (Scope s = Scope.open()) {
             Blip2Vision.Output v = visionModel.forward(pixels);
-            Blip2Vision.Output kept = new Blip2Vision.Output(s.keep(v.lastHiddenState()), s.keep(v.pooled()),
-                    v.afterFirstLayer() == null ? null : s.keep(v.afterFirstLayer()));
-            if (mae == null) return new Encoded(kept.lastHiddenState(), null, kept);
-            VitMae.Encoded m = encodeMae(pixelsMae, noise);
-            return new Encoded(kept.lastHiddenState(), new VitMae.Encoded(s.keep(m.lastHiddenState()), s.keep(m.mask()),
-                    s.keep(m.idsRestore())), kept);
+            VitMae.Encoded m = mae == null ? null : encodeMae(pixelsMae, noise);
+            return s.keepAll(new Encoded(v.lastHiddenState(), m, v));
         }
     }
 
@@ -128,13 +143,12 @@ public final class XFormerForConditionalGeneration extends io.xformer.nn.Module 
                 long b = pixelsMae.size(0), n = cfg.mae.numPatches();
                 noise = Torch.arange(0, n, 1, DType.F32, pixelsMae.device()).unsqueeze(0).expand(b, n).contiguous();
             }
-            VitMae.Encoded m = mae.forward(pixelsMae, noise);
-            return new VitMae.Encoded(s.keep(m.lastHiddenState()), s.keep(m.mask()), s.keep(m.idsRestore()));
+            return s.keepAll(mae.forward(pixelsMae, noise));
         }
     }
 
     /** Query outputs: Z (the Q-Former's queries) and Z' (what language_projection reads), both (B, Q, D). */
-    public record Queries(Tensor z, Tensor zPrime) {}
+    public record Queries(Tensor z, Tensor zPrime) implements TensorRecord {}
 
     /**
      * The trainable image side. question ids / mask (B, L) go into the Q-Former with the queries
@@ -144,35 +158,28 @@ public final class XFormerForConditionalGeneration extends io.xformer.nn.Module 
         try (Scope s = Scope.open()) {
             long b = e.clip().size(0);
             int nq = cfg.numQueryTokens;
-            Tensor emb = queryTokens.get().expand(b, nq, cfg.qformer.hiddenSize());
-            Tensor selfMask = null;
-            if (questionIds != null) {
-                if (embeddings == null)
-                    throw new TorchException("this model's Q-Former takes no text (qformer_config.use_qformer_text_input is false)");
-                emb = Torch.cat(1, emb, embeddings.forward(questionIds));
-                Tensor keep = Torch.cat(1, Torch.ones(DType.I64, questionIds.device(), b, nq), questionMask.to(DType.I64));
-                selfMask = Masks.padding(keep, emb.dtype());
-            }
-            Tensor h = qformer.forward(emb, nq, selfMask, e.clip());
-            Tensor z = h.narrow(1, 0, nq);
-            if (block == null) return new Queries(s.keep(z), z);
+            Blip2Queries.Input in = queryInput.input(b, questionIds, questionMask); // (B, Q(+L), D)
+            Tensor selfMask = in.selfMask();
+            Tensor h = qformer.forward(in.embeddings(), nq, selfMask, e.clip()); // (B, Q(+L), D)
+            Tensor z = h.narrow(1, 0, nq); // Z (B, Q, D)
+            if (block == null) return s.keepAll(new Queries(z, z));
             Tensor m2 = block.enrich(e.mae().lastHiddenState(), z);
-            Tensor out = block.layer.forward(h, selfMask, nq, m2, null);
-            return new Queries(s.keep(z), s.keep(out.narrow(1, 0, nq)));
+            Tensor out = block.layer.forward(h, selfMask, nq, m2, null); // (B, Q(+L), D)
+            return s.keepAll(new Queries(z, out.narrow(1, 0, nq)));
         }
     }
 
     /** Token embeddings of ids with the placeholders replaced by the projected queries, in row-major order. */
     public Tensor inputsEmbeds(Tensor ids, Tensor languageInputs) {
         try (Scope s = Scope.open()) {
-            Tensor emb = languageModel.embed(ids);
-            Tensor placeholders = ids.eq(cfg.imageTokenIndex);
+            Tensor emb = languageModel.embed(ids); // (B, T, D_llm)
+            Tensor placeholders = ids.eq(cfg.imageTokenIndex); // (B, T)
             long n = (long) placeholders.sum().item();
             long expected = languageInputs.size(0) * languageInputs.size(1);
             if (n != expected)
                 throw new TorchException("input_ids hold " + n + " image tokens (id " + cfg.imageTokenIndex + ") but the images give "
                         + expected + " query embeddings (" + cfg.numQueryTokens + " per image)");
-            Tensor mask = placeholders.unsqueeze(-1).expand(emb.shape());
+            Tensor mask = placeholders.unsqueeze(-1).expand(emb.shape()); // (B, T, D_llm)
             return s.keep(emb.maskedScatter(mask, languageInputs.to(emb.dtype())));
         }
     }
@@ -182,7 +189,7 @@ public final class XFormerForConditionalGeneration extends io.xformer.nn.Module 
      * labels; encoderLastHiddenState only for an encoder-decoder LM (T5).
      */
     public record Output(Blip2Vision.Output vision, Tensor qformerOutput, Tensor languageInputs, Tensor inputsEmbeds,
-                         Tensor logits, Tensor loss, Tensor encoderLastHiddenState) {}
+                         Tensor logits, Tensor loss, Tensor encoderLastHiddenState) implements TensorRecord {}
 
     /** The whole forward from pixels; labels (B, T) with -100 where no loss is taken (null: no loss). */
     public Output forward(Tensor pixels, Tensor pixelsMae, Tensor noise, Tensor ids, Tensor attentionMask, Tensor labels) {
@@ -195,11 +202,8 @@ public final class XFormerForConditionalGeneration extends io.xformer.nn.Module 
         try (Scope s = Scope.open()) {
             Encoded e = encode(pixels, pixelsMae, noise);
             Output o = forward(e, null, null, ids, attentionMask, decoderInputIds, labels);
-            Blip2Vision.Output v = e.vision();
-            return new Output(new Blip2Vision.Output(s.keep(v.lastHiddenState()), s.keep(v.pooled()),
-                    v.afterFirstLayer() == null ? null : s.keep(v.afterFirstLayer())), s.keep(o.qformerOutput()), s.keep(o.languageInputs()), s.keep(o.inputsEmbeds()),
-                    s.keep(o.logits()), o.loss() == null ? null : s.keep(o.loss()),
-                    o.encoderLastHiddenState() == null ? null : s.keep(o.encoderLastHiddenState()));
+            return s.keepAll(new Output(e.vision(), o.qformerOutput(), o.languageInputs(), o.inputsEmbeds(), o.logits(), o.loss(),
+                    o.encoderLastHiddenState()));
         }
     }
 
@@ -212,8 +216,8 @@ public final class XFormerForConditionalGeneration extends io.xformer.nn.Module 
                           Tensor labels) {
         try (Scope s = Scope.open()) {
             Queries q = queries(e, questionIds, questionMask);
-            Tensor lang = languageProjection.forward(q.zPrime());
-            Tensor emb = inputsEmbeds(ids, lang);
+            Tensor lang = languageProjection.forward(q.zPrime()); // P (B, Q, D_llm)
+            Tensor emb = inputsEmbeds(ids, lang); // (B, T, D_llm)
             Tensor logits, loss, memory = null;
             if (languageModel instanceof T5 t5) {
                 // encoder-decoder: labels are the decoder's targets (decoder input = labels shifted right)
@@ -225,8 +229,7 @@ public final class XFormerForConditionalGeneration extends io.xformer.nn.Module 
                 logits = opt().forward(emb, attentionMask, null);
                 loss = labels == null ? null : causalLmLoss(logits, labels);
             }
-            return new Output(e.vision(), s.keep(q.zPrime()), s.keep(lang), s.keep(emb), s.keep(logits), loss == null ? null : s.keep(loss),
-                    memory == null ? null : s.keep(memory));
+            return s.keepAll(new Output(e.vision(), q.zPrime(), lang, emb, logits, loss, memory));
         }
     }
 
@@ -237,10 +240,10 @@ public final class XFormerForConditionalGeneration extends io.xformer.nn.Module 
     public static Tensor causalLmLoss(Tensor logits, Tensor labels) {
         try (Scope s = Scope.open()) {
             long l = labels.size(1), t = logits.size(1);
-            Tensor lg = logits.narrow(1, t - l, l).narrow(1, 0, l - 1).to(DType.F32);
-            Tensor target = labels.narrow(1, 1, l - 1).to(DType.I64);
+            Tensor lg = logits.narrow(1, t - l, l).narrow(1, 0, l - 1).to(DType.F32); // (B, L-1, V)
+            Tensor target = labels.narrow(1, 1, l - 1).to(DType.I64); // (B, L-1)
             long v = lg.size(2);
-            return s.keep(F.crossEntropy(lg.reshape(-1, v), target.reshape(-1), null, F.Reduction.MEAN, -100, 0.0));
+            return s.keep(F.crossEntropy(lg.reshape(-1, v), target.reshape(-1), null, F.Reduction.MEAN, F.IGNORE_INDEX, 0.0));
         }
     }
 

@@ -1,6 +1,7 @@
 package io.xformer.text;
 
 import io.xformer.nn.Device;
+import io.xformer.nn.F;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.Torch;
@@ -108,7 +109,7 @@ public final class PrefixLm {
             Arrays.fill(ids[i], 0, q, o.imageTokenId);
             System.arraycopy(prefix[i], 0, ids[i], q, prefix[i].length);
             Arrays.fill(mask[i], 0, q + prefix[i].length, 1);
-            Arrays.fill(labels[i], -100);
+            Arrays.fill(labels[i], F.IGNORE_INDEX);
             System.arraycopy(target[i], 0, labels[i], 0, target[i].length);
         }
         return new Batch(ids, mask, labels, List.copyOf(splits));

@@ -7,6 +7,7 @@ import io.xformer.nn.TorchException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -50,9 +51,9 @@ public final class Tokenizer implements AutoCloseable {
         long[][] ids = new long[enc.length][len], mask = new long[enc.length][len];
         for (int i = 0; i < enc.length; i++) {
             long[] e = enc[i].getIds();
-            java.util.Arrays.fill(ids[i], padId);
+            Arrays.fill(ids[i], padId);
             System.arraycopy(e, 0, ids[i], 0, e.length);
-            java.util.Arrays.fill(mask[i], 0, e.length, 1);
+            Arrays.fill(mask[i], 0, e.length, 1);
         }
         return new Batch(ids, mask);
     }

@@ -3,6 +3,11 @@ package io.xformer.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.xformer.models.XFormer;
+import io.xformer.nn.DType;
+import io.xformer.nn.Device;
+import io.xformer.nn.Module;
+import io.xformer.nn.Parameter;
 import io.xformer.nn.SafeTensors;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.InputException;
@@ -12,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -190,6 +196,23 @@ public final class Checkpoints {
         if (!Files.exists(p)) return;
         try (Stream<Path> s = Files.walk(p)) {
             for (Path x : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(x);
+        }
+    }
+
+    /** A stage's trainable weights under their checkpoint names (the MAE's module-style names, as X-Former saves them). */
+    static Map<String, Tensor> trainableState(Map<String, Parameter> trainable) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        trainable.forEach((k, p) -> out.put(XFormer.toCheckpointKey(k), p.get()));
+        return out;
+    }
+
+    /** Restores the trainable weights from trainable.safetensors: every trainable one must be there, nothing else. */
+    static void loadTrainable(Module model, Map<String, Parameter> trainable, Path file, Device device) {
+        try (SafeTensors f = SafeTensors.open(file)) {
+            var report = model.loadStateDict(f.source(), XFormer::fromCheckpointKey, DType.F32, device, false);
+            List<String> missing = report.missing().stream().filter(trainable::containsKey).toList();
+            if (!missing.isEmpty() || !report.unexpected().isEmpty() || !report.mismatched().isEmpty())
+                throw new InputException(file.getParent() + ": checkpoint does not match the model: " + report);
         }
     }
 }

@@ -1,9 +1,11 @@
 package io.xformer.train;
 
+import java.util.List;
+
 /** Batches in a deterministic order from a stream position (cursor), so a resumed run sees the same ones. */
 public interface DataStream<B> extends AutoCloseable {
     /** One batch with its bookkeeping: images in it, the cursor after it, samples skipped on the way (why). */
-    record Fetched<B>(B batch, int size, long cursorAfter, java.util.List<String> skipped) {}
+    record Fetched<B>(B batch, int size, long cursorAfter, List<String> skipped) {}
 
     Fetched<B> next();
 

@@ -14,6 +14,7 @@ import io.xformer.nn.Torch;
 import io.xformer.nn.TorchException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -41,12 +42,12 @@ public final class Init {
             m.initialize(g, DType.F32, device, init.std());
         }
         try (Guard ng = Guard.noGrad(); Scope s = Scope.open()) {
-            // transformers' init for the fixed parts: temp 0.07
-            m.temp.set(Torch.full(0.07, DType.F32, device));
+            // transformers' init for the fixed parts
+            m.temp.set(Torch.full(XFormer.TEMP_INIT, DType.F32, device));
         }
         if (init.vision() != null) part(m, init.vision(), k -> k.startsWith("vision_model.") ? k : null, "vision_model.", device);
         if (init.mae() != null) {
-            if (m.mae == null) throw new TorchException("init.mae given but the variant has no MAE branch");
+            if (!m.cfg.hasMae()) throw new TorchException("init.mae given but the variant has no MAE branch");
             part(m, init.mae(), k -> k.startsWith("vit.") || k.startsWith("decoder.") ? "mae." + k : null, "mae.", device);
         }
         if (init.qformer() != null) qformer(m, init.qformer(), device);
@@ -123,11 +124,11 @@ public final class Init {
     /** A BERT tensor for a slot whose leading dim may be larger (vocab + [DEC]): extra rows keep their fresh init. */
     static Tensor fit(Tensor src, Parameter p, String key) {
         long[] want = p.shape(), have = src.shape();
-        if (java.util.Arrays.equals(want, have)) return src;
+        if (Arrays.equals(want, have)) return src;
         boolean rowsOnly = want.length == have.length && want[0] > have[0];
         for (int i = 1; i < want.length && rowsOnly; i++) rowsOnly = want[i] == have[i];
         if (!rowsOnly)
-            throw new TorchException(key + ": shape " + java.util.Arrays.toString(have) + " does not fit " + java.util.Arrays.toString(want));
+            throw new TorchException(key + ": shape " + Arrays.toString(have) + " does not fit " + Arrays.toString(want));
         Tensor cur = p.get();
         return Torch.cat(0, src, cur.narrow(0, have[0], want[0] - have[0]));
     }

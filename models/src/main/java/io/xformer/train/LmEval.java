@@ -11,6 +11,7 @@ import io.xformer.nn.Generator;
 import io.xformer.nn.Guard;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
+import io.xformer.nn.TorchException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -18,6 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
+import java.util.TreeSet;
 
 /** Held-out checks at the end of a stage-2 / VQA run. */
 final class LmEval {
@@ -37,7 +40,7 @@ final class LmEval {
             for (int i = start; i < Math.min(n, start + t.batchSize()); i++) {
                 try {
                     Sample s = val.load(i);
-                    px.add(tf.apply(s.image(), new java.util.Random(0)));
+                    px.add(tf.apply(s.image(), new Random(0)));
                     texts.add(Captions.clean(s.caption(), t.maxWords()));
                 } catch (IOException e) {
                     // a broken held-out image is left out
@@ -129,7 +132,7 @@ final class LmEval {
     private static String argmax(Map<String, Integer> counts) {
         String best = "";
         int n = -1;
-        for (String k : new java.util.TreeSet<>(counts.keySet()))
+        for (String k : new TreeSet<>(counts.keySet()))
             if (counts.get(k) > n) {
                 best = k;
                 n = counts.get(k);

@@ -8,11 +8,13 @@ import io.xformer.data.Transform;
 import io.xformer.hf.HfCheckpoint;
 import io.xformer.models.PositionEmbeddings;
 import io.xformer.models.T5;
+import io.xformer.models.VitMae;
 import io.xformer.text.PrefixLm;
 import io.xformer.models.XFormer;
 import io.xformer.models.XFormerForConditionalGeneration;
 import io.xformer.nn.DType;
 import io.xformer.nn.Device;
+import io.xformer.nn.F;
 import io.xformer.nn.Generator;
 import io.xformer.nn.Guard;
 import io.xformer.nn.Module;
@@ -186,10 +188,7 @@ public final class LmObjective implements Objective<Loader.Batch> {
 
     @Override
     public void beginStep() {
-        model.train(true);
-        model.visionModel.train(false);
-        if (model.mae != null) model.mae.train(false);
-        if (!stage.trainLlm()) model.languageModel.module().train(false);
+        model.trainExceptFrozen(stage.trainLlm());
     }
 
     /** LLM-side text of a batch: ids, mask, labels (B, Q + L), placeholders first. */
@@ -218,14 +217,14 @@ public final class LmObjective implements Objective<Loader.Batch> {
                 if (j < nq) {
                     ids[at] = model.cfg.imageTokenIndex();
                     mask[at] = 1;
-                    labels[at] = -100;
+                    labels[at] = F.IGNORE_INDEX;
                 } else if (j - nq < r.length) {
                     ids[at] = r[j - nq];
                     mask[at] = 1;
-                    labels[at] = j - nq < promptLen[i] ? -100 : r[j - nq];
+                    labels[at] = j - nq < promptLen[i] ? F.IGNORE_INDEX : r[j - nq];
                 } else {
                     ids[at] = pad;
-                    labels[at] = -100;
+                    labels[at] = F.IGNORE_INDEX;
                 }
             }
         }
@@ -279,8 +278,8 @@ public final class LmObjective implements Objective<Loader.Batch> {
             long bs = b.size(), sz = b.imageSize();
             boolean autocast = stage.train().amp() && device.isCuda();
             Tensor pixels = Stage1Objective.host(Torch.tensor(b.clipPixels(), bs, 3, sz, sz), device);
-            Tensor pixelsMae = model.mae == null ? null : Stage1Objective.host(Torch.tensor(b.maePixels(), bs, 3, sz, sz), device);
-            Tensor noise = model.mae == null || model.cfg.maeMaskRatio() == 0 ? null
+            Tensor pixelsMae = !model.cfg.hasMae() ? null : Stage1Objective.host(Torch.tensor(b.maePixels(), bs, 3, sz, sz), device);
+            Tensor noise = !model.cfg.hasMae() || model.cfg.maeMaskRatio() == 0 ? null
                     : Torch.rand(gen, DType.F32, device, bs, model.cfg.mae().numPatches());
             XFormerForConditionalGeneration.Encoded e = encode(pixels, pixelsMae, noise, autocast);
             Tensor qIds = null, qMask = null;
@@ -310,15 +309,9 @@ public final class LmObjective implements Objective<Loader.Batch> {
             try (Guard g = Guard.inferenceMode(); Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null;
                  Scope inner = Scope.open()) {
                 XFormerForConditionalGeneration.Encoded e = visionTrains
-                        ? new XFormerForConditionalGeneration.Encoded(null, model.mae == null ? null : model.encodeMae(pixelsMae, noise), null)
+                        ? new XFormerForConditionalGeneration.Encoded(null, model.cfg.hasMae() ? model.encodeMae(pixelsMae, noise) : null, null)
                         : model.encode(pixels, pixelsMae, noise);
-                if (e.clip() != null) inner.keep(e.clip());
-                if (e.mae() != null) {
-                    inner.keep(e.mae().lastHiddenState());
-                    inner.keep(e.mae().mask());
-                    inner.keep(e.mae().idsRestore());
-                }
-                frozen = e;
+                frozen = inner.keepAll(new XFormerForConditionalGeneration.Encoded(e.clip(), e.mae(), null));
             }
             Tensor clip;
             if (visionTrains) {
@@ -328,27 +321,14 @@ public final class LmObjective implements Objective<Loader.Batch> {
             } else {
                 clip = frozen.clip().clone();
             }
-            io.xformer.models.VitMae.Encoded m = frozen.mae() == null ? null : new io.xformer.models.VitMae.Encoded(
-                    s.keep(frozen.mae().lastHiddenState().clone()), s.keep(frozen.mae().mask().clone()), s.keep(frozen.mae().idsRestore().clone()));
-            return new XFormerForConditionalGeneration.Encoded(s.keep(clip), m, null);
+            VitMae.Encoded m = frozen.mae() == null ? null : frozen.mae().copy();
+            return s.keepAll(new XFormerForConditionalGeneration.Encoded(clip, m, null));
         }
-    }
-
-    @Override
-    public Map<String, Tensor> checkpointState() {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        params.forEach((k, p) -> out.put(XFormer.toCheckpointKey(k), p.get()));
-        return out;
     }
 
     @Override
     public void loadCheckpoint(Path file) {
-        try (SafeTensors f = SafeTensors.open(file)) {
-            var report = model.loadStateDict(f.source(), XFormer::fromCheckpointKey, DType.F32, device, false);
-            List<String> missing = report.missing().stream().filter(params::containsKey).toList();
-            if (!missing.isEmpty() || !report.unexpected().isEmpty() || !report.mismatched().isEmpty())
-                throw new io.xformer.nn.InputException(file.getParent() + ": checkpoint does not match the model: " + report);
-        }
+        Checkpoints.loadTrainable(model, params, file, device);
     }
 
     @Override

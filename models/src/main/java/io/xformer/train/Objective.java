@@ -28,7 +28,9 @@ public interface Objective<B> extends AutoCloseable {
     Map<String, Tensor> losses(B batch, Generator gen);
 
     /** The trainable weights under their checkpoint names. */
-    Map<String, Tensor> checkpointState();
+    default Map<String, Tensor> checkpointState() {
+        return Checkpoints.trainableState(trainable());
+    }
 
     /** Restores the trainable weights from a checkpoint's trainable.safetensors (strict on the trainable ones). */
     void loadCheckpoint(Path trainableFile);

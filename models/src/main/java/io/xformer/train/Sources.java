@@ -9,14 +9,15 @@ import io.xformer.nn.InputException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /** Builds one Source from the config's list (concatenated in order). */
 final class Sources {
     private Sources() {}
 
     static VqaJson vqa(TrainConfig.SourceSpec s) {
-        java.util.Set<String> in = s.imagesIn() == null ? null : VqaJson.imagesOf(s.imagesIn());
-        java.util.Set<String> notIn = s.imagesNotIn() == null ? null : VqaJson.imagesOf(s.imagesNotIn());
+        Set<String> in = s.imagesIn() == null ? null : VqaJson.imagesOf(s.imagesIn());
+        Set<String> notIn = s.imagesNotIn() == null ? null : VqaJson.imagesOf(s.imagesNotIn());
         return VqaJson.open(s.format(), s.vqa(), s.questions(), s.images(),
                 img -> (in == null || in.contains(img)) && (notIn == null || !notIn.contains(img)), s.maxImagePixels());
     }

@@ -54,7 +54,7 @@ public final class Stage1Bench implements AutoCloseable {
                 try (Generator g = new Generator(0)) {
                     m.initialize(g, DType.F32, device, 0.02);
                 }
-                m.temp.set(Torch.full(0.07, DType.F32, device));
+                m.temp.set(Torch.full(XFormer.TEMP_INIT, DType.F32, device));
             } else {
                 Init.apply(m, init, device);
             }
@@ -74,7 +74,7 @@ public final class Stage1Bench implements AutoCloseable {
             mask[i] = 1;
         }
         this.batch = new Loader.Batch(batch, size, textLen, px, px, ids, mask, 0, List.of());
-        opt = encodersOnly ? null : new AdamW(Stage1Objective.trainable(m), 0.9, 0.98, 1e-8, 0.05);
+        opt = encodersOnly ? null : new AdamW(Stage1Objective.trainable(m), 0.9, 0.98, AdamW.DEFAULT_EPS, 0.05);
     }
 
     /** Steps so far (warm-up included). */
@@ -93,7 +93,7 @@ public final class Stage1Bench implements AutoCloseable {
                 try (Guard g = Guard.inferenceMode()) {
                     long bs = batch.size(), sz = batch.imageSize();
                     Tensor a = Torch.upload(batch.clipPixels(), device, bs, 3, sz, sz);
-                    Tensor b = m.mae == null ? null : Torch.upload(batch.maePixels(), device, bs, 3, sz, sz);
+                    Tensor b = m.cfg.hasMae() ? Torch.upload(batch.maePixels(), device, bs, 3, sz, sz) : null;
                     Tensor noise = m.mae == null ? null : Torch.rand(gen, DType.F32, device, bs, patches);
                     try (Guard ac = amp && device.isCuda() ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
                         m.encode(a, b, noise);
@@ -101,9 +101,7 @@ public final class Stage1Bench implements AutoCloseable {
                 }
                 return null;
             }
-            m.train(true);
-            m.visionModel.train(false);
-            if (m.mae != null) m.mae.train(false);
+            m.trainExceptFrozen();
             Stage1Objective.clampTemp(m);
             XFormer.Output o = Stage1Objective.step(m, batch, patches, gen, device, amp);
             o.loss().backward();

@@ -1,6 +1,7 @@
 package io.xformer.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.xformer.data.Captions;
 import io.xformer.data.Loader;
 import io.xformer.data.Sample;
 import io.xformer.data.Source;
@@ -12,6 +13,7 @@ import io.xformer.nn.DType;
 import io.xformer.nn.Device;
 import io.xformer.nn.Generator;
 import io.xformer.nn.Guard;
+import io.xformer.nn.Module;
 import io.xformer.nn.Parameter;
 import io.xformer.nn.SafeTensors;
 import io.xformer.nn.Scope;
@@ -25,6 +27,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 
 /**
  * Stage 1: frozen encoders under inference mode, the Q-Former, heads and X-Former block trained
@@ -39,7 +42,7 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
     private final Map<String, Parameter> params;
     private final int patches;
     private final World world;
-    private WorldLosses.Negatives fixedNegatives;
+    private WorldLosses.NegativeRule fixedNegatives;
 
     public Stage1Objective(TrainConfig cfg, Tokenizer tok) {
         this(cfg, tok, World.SINGLE);
@@ -111,7 +114,7 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
         if (m.mae != null) m.mae.requiresGrad(false);
     }
 
-    public static Map<String, Parameter> trainable(io.xformer.nn.Module m) {
+    public static Map<String, Parameter> trainable(Module m) {
         Map<String, Parameter> out = new LinkedHashMap<>();
         m.namedParameters().forEach((k, p) -> {
             if (p.trainable()) out.put(k, p);
@@ -120,7 +123,7 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
     }
 
     /** Tests: ITM negatives from a rule instead of sampling (indices into the world batch), so runs can be compared. */
-    void useNegatives(WorldLosses.Negatives rule) {
+    void useNegatives(WorldLosses.NegativeRule rule) {
         this.fixedNegatives = rule;
     }
 
@@ -132,9 +135,7 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
     @Override
     public void beginStep() {
         clampTemp(model);
-        model.train(true);
-        model.visionModel.train(false);
-        if (model.mae != null) model.mae.train(false);
+        model.trainExceptFrozen();
     }
 
     @Override
@@ -151,20 +152,8 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
     }
 
     @Override
-    public Map<String, Tensor> checkpointState() {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        params.forEach((k, p) -> out.put(XFormer.toCheckpointKey(k), p.get()));
-        return out;
-    }
-
-    @Override
     public void loadCheckpoint(Path file) {
-        try (SafeTensors f = SafeTensors.open(file)) {
-            var report = model.loadStateDict(f.source(), XFormer::fromCheckpointKey, DType.F32, device, false);
-            List<String> missing = report.missing().stream().filter(params::containsKey).toList();
-            if (!missing.isEmpty() || !report.unexpected().isEmpty() || !report.mismatched().isEmpty())
-                throw new io.xformer.nn.InputException(file.getParent() + ": checkpoint does not match the model: " + report);
-        }
+        Checkpoints.loadTrainable(model, params, file, device);
     }
 
     @Override
@@ -188,14 +177,14 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
             BatchChecks.ids(b.ids(), model.cfg.qformer().vocabSize(), "batch input_ids");
             // one host copy per array (pinned + asynchronous upload on CUDA)
             Tensor pixels = Torch.upload(b.clipPixels(), device, bs, 3, sz, sz);
-            Tensor pixelsMae = model.mae == null ? null : Torch.upload(b.maePixels(), device, bs, 3, sz, sz);
+            Tensor pixelsMae = model.cfg.hasMae() ? Torch.upload(b.maePixels(), device, bs, 3, sz, sz) : null;
             Tensor ids = Torch.upload(b.ids(), device, bs, b.textLen()), mask = Torch.upload(b.mask(), device, bs, b.textLen());
             Tensor noise = model.mae == null ? null : Torch.rand(gen, DType.F32, device, bs, patches);
             boolean autocast = amp && device.isCuda();
             XFormer.Encoded plain = encodeFrozen(model, pixels, pixelsMae, noise, autocast);
             try (Guard checked = Guard.idsCheckedOnHost(); Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
                 XFormer.Output o = model.losses(model.queries(plain), pixelsMae, ids, mask, sim -> XFormer.sampleNegatives(sim, gen));
-                return keep(s, o);
+                return s.keepAll(o.lossesOnly());
             }
         }
     }
@@ -206,14 +195,14 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
      * seeded from the step's shared one.
      */
     static XFormer.Output worldStep(XFormer model, Loader.Batch b, int patches, Generator gen, Device device, boolean amp, World world,
-                                    boolean itcGatherGrad, WorldLosses.Negatives fixed) {
+                                    boolean itcGatherGrad, WorldLosses.NegativeRule fixed) {
         try (Scope s = Scope.open()) {
             long bs = b.size(), sz = b.imageSize();
             // ids checked here, on the host, so the embeddings need no device-side check (a host sync on CUDA)
             BatchChecks.ids(b.ids(), model.cfg.qformer().vocabSize(), "batch input_ids");
             // one host copy per array (pinned + asynchronous upload on CUDA)
             Tensor pixels = Torch.upload(b.clipPixels(), device, bs, 3, sz, sz);
-            Tensor pixelsMae = model.mae == null ? null : Torch.upload(b.maePixels(), device, bs, 3, sz, sz);
+            Tensor pixelsMae = model.cfg.hasMae() ? Torch.upload(b.maePixels(), device, bs, 3, sz, sz) : null;
             Tensor ids = Torch.upload(b.ids(), device, bs, b.textLen()), mask = Torch.upload(b.mask(), device, bs, b.textLen());
             Tensor noise = model.mae == null ? null
                     : Torch.rand(gen, DType.F32, device, bs * world.size(), patches).narrow(0, bs * world.rank(), bs);
@@ -222,10 +211,10 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
             XFormer.Encoded plain = encodeFrozen(model, pixels, pixelsMae, noise, autocast);
             try (Generator negGen = new Generator(negSeed, device.type()); Guard checked = Guard.idsCheckedOnHost();
                  Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
-                WorldLosses.Negatives negatives = fixed != null ? fixed : (i2t, t2i, off) -> WorldLosses.sampleNegatives(i2t, t2i, off, negGen);
+                WorldLosses.NegativeRule negatives = fixed != null ? fixed : (i2t, t2i, off) -> WorldLosses.sampleNegatives(i2t, t2i, off, negGen);
                 XFormer.Output o = WorldLosses.losses(model, model.queries(plain), pixelsMae, ids, mask, negatives, world.collectives(),
                         itcGatherGrad);
-                return keep(s, o);
+                return s.keepAll(o.lossesOnly());
             }
         }
     }
@@ -248,11 +237,6 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
         }
     }
 
-    private static XFormer.Output keep(Scope s, XFormer.Output o) {
-        return new XFormer.Output(null, null, null, null, null, null, null, s.keep(o.lossItc()), s.keep(o.lossItm()),
-                s.keep(o.lossItg()), o.lossRec() == null ? null : s.keep(o.lossRec()), s.keep(o.loss()));
-    }
-
     static Tensor host(Tensor cpu, Device device) {
         if (!device.isCuda()) return cpu;
         return cpu.pinMemory().to(device, null, true);
@@ -261,7 +245,7 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
     public static void clampTemp(XFormer m) {
         try (Guard g = Guard.noGrad(); Scope s = Scope.open()) {
             Tensor temp = m.temp.get();
-            temp.copy_(temp.clamp(0.001, 0.5));
+            temp.copy_(temp.clamp(XFormer.TEMP_MIN, XFormer.TEMP_MAX));
         }
     }
 
@@ -285,8 +269,8 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
         for (int i = 0; i < n; i++) {
             try {
                 Sample s = val.load(i);
-                images.add(tf.apply(s.image(), new java.util.Random(0)));
-                captions.add(io.xformer.data.Captions.clean(s.caption(), t.maxWords()));
+                images.add(tf.apply(s.image(), new Random(0)));
+                captions.add(Captions.clean(s.caption(), t.maxWords()));
             } catch (IOException e) {
                 // a broken held-out image is left out of the evaluation
             }
@@ -309,8 +293,8 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
         try (Scope s = Scope.open(); Guard g = Guard.inferenceMode(); Generator gen = new Generator(t.seed());
              Guard ac = t.amp() && device.isCuda() ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
             Tensor px = Torch.tensor(clip, m, 3, sz, sz).to(device), pm = Torch.tensor(mae, m, 3, sz, sz).to(device);
-            Tensor noise = model.mae == null ? null : Torch.rand(gen, DType.F32, device, m, model.cfg.mae().numPatches());
-            XFormer.Vision v = model.queries(model.encode(px, model.mae == null ? null : pm, noise));
+            Tensor noise = model.cfg.hasMae() ? Torch.rand(gen, DType.F32, device, m, model.cfg.mae().numPatches()) : null;
+            XFormer.Vision v = model.queries(model.encode(px, model.cfg.hasMae() ? pm : null, noise));
             Tensor sim = model.itcSimilarity(v.zPrime(), model.textCls(Torch.tensor(ids, m, len).to(device), Torch.tensor(mask, m, len).to(device)));
             Tensor target = Torch.arange(0, m, 1, DType.I64, device);
             double i2t = sim.argmax(1, false).eq(target).to(DType.F64).mean().item();

@@ -3,6 +3,7 @@ package io.xformer.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.xformer.hf.HfCheckpoint;
+import io.xformer.models.Variant;
 import io.xformer.models.XFormer;
 import io.xformer.models.XFormerForConditionalGeneration;
 import io.xformer.nn.DType;
@@ -40,7 +41,7 @@ public final class Stage2Init {
         String variant = c.path("variant").asText("xformer");
         if (!XFormerForConditionalGeneration.VARIANTS.contains(variant))
             throw new TorchException("stage 2 supports the variants " + XFormerForConditionalGeneration.VARIANTS + ", not '" + variant + "'");
-        if (variant.equals("blip2")) c.remove("mae_config");
+        if (!Variant.of(variant, Variant.STAGE2, "stage-2").hasMae()) c.remove("mae_config");
         boolean blip2Llm = llmArchitecture.equals("Blip2ForConditionalGeneration") || llmArchitecture.equals("XFormerForConditionalGeneration");
         // (a bare OPTForCausalLM / T5ForConditionalGeneration config.json is the text_config itself)
         c.set("text_config", blip2Llm ? llmConfig.get("text_config").deepCopy() : ((ObjectNode) llmConfig).deepCopy());

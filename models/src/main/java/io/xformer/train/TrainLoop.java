@@ -3,6 +3,7 @@ package io.xformer.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.xformer.nn.AdamW;
+import io.xformer.nn.DType;
 import io.xformer.nn.Generator;
 import io.xformer.nn.LrSchedule;
 import io.xformer.nn.SafeTensors;

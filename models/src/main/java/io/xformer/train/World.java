@@ -1,6 +1,8 @@
 package io.xformer.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.xformer.nn.DType;
+import io.xformer.nn.Device;
 import io.xformer.nn.Parameter;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.Torch;
@@ -82,10 +84,10 @@ public final class World {
             values.forEach((k, v) -> out.put(k, v.item()));
             return out;
         }
-        Tensor[] parts = values.values().stream().map(v -> v.detach().reshape(1).to(io.xformer.nn.DType.F64)).toArray(Tensor[]::new);
+        Tensor[] parts = values.values().stream().map(v -> v.detach().reshape(1).to(DType.F64)).toArray(Tensor[]::new);
         Tensor all = Torch.cat(0, parts).to(group.device());
         group.allReduce(all, ProcessGroup.Op.AVG);
-        double[] d = all.to(io.xformer.nn.Device.CPU).toDoubleArray();
+        double[] d = all.to(Device.CPU).toDoubleArray();
         int i = 0;
         for (String k : values.keySet()) out.put(k, d[i++]);
         return out;

@@ -52,7 +52,7 @@ public final class WorldLossesWorker {
             }
             // ---- the whole batch in one process ----
             XFormer.Vision v = vision(m, px, variant.equals("blip2") ? null : pm, noise);
-            XFormer.Output ref = m.losses(v, pm, ids, mask, sim -> new Tensor[] {Torch.tensor(nt, B), Torch.tensor(ni, B)});
+            XFormer.Output ref = m.losses(v, pm, ids, mask, sim -> new XFormer.Negatives(Torch.tensor(nt, B), Torch.tensor(ni, B)));
             ref.loss().backward();
             Map<String, Tensor> refGrad = new LinkedHashMap<>();
             for (var e : params.entrySet()) {
@@ -71,8 +71,8 @@ public final class WorldLossesWorker {
                 lmask = lmask.narrow(1, 0, len);
                 Tensor lpm = pm.narrow(0, lo, b);
                 XFormer.Vision lv = vision(m, px.narrow(0, lo, b), variant.equals("blip2") ? null : lpm, noise.narrow(0, lo, b));
-                XFormer.Output o = WorldLosses.losses(m, lv, lpm, lids, lmask, (i2t, t2i, off) -> new Tensor[] {
-                        Torch.tensor(nt, B).narrow(0, off, b), Torch.tensor(ni, B).narrow(0, off, b)}, pg, withGrad);
+                XFormer.Output o = WorldLosses.losses(m, lv, lpm, lids, lmask, (i2t, t2i, off) -> new XFormer.Negatives(
+                        Torch.tensor(nt, B).narrow(0, off, b), Torch.tensor(ni, B).narrow(0, off, b)), pg, withGrad);
                 o.loss().backward();
                 sync.finish();
                 String[] names = {"loss", "loss_itc", "loss_itm", "loss_itg", "loss_rec"};

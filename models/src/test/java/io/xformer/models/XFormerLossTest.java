@@ -85,8 +85,8 @@ class XFormerLossTest {
             int[] seen = new int[4];
             for (int k = 0; k < 500; k++) {
                 try (Scope inner = Scope.open(); Generator g = new Generator(k)) {
-                    Tensor[] neg = XFormer.sampleNegatives(sim, g);
-                    long[] text = neg[0].toLongArray(), image = neg[1].toLongArray();
+                    XFormer.Negatives neg = XFormer.sampleNegatives(sim, g);
+                    long[] text = neg.text().toLongArray(), image = neg.image().toLongArray();
                     for (int i = 0; i < 4; i++) {
                         assertNotEquals(i, text[i], "text negative of image " + i);
                         assertNotEquals(i, image[i], "image negative of text " + i);

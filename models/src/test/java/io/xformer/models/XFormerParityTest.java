@@ -35,7 +35,7 @@ class XFormerParityTest {
             XFormer.Output o = run(m, g);
             Golden.assertExact("mae_mask", g.get("mae_mask"), o.vision().mae().mask());
             Golden.assertClose("qformer_query_output", g.get("qformer_query_output"), o.vision().z(), 1e-4);
-            Golden.assertClose("mae_enriched", g.get("mae_enriched"), o.maeEnriched(), 1e-4);
+            Golden.assertClose("mae_enriched", g.get("mae_enriched"), o.maeProjected(), 1e-4);
             Golden.assertClose("query_output", g.get("query_output"), o.vision().zPrime(), 1e-4);
             Golden.assertClose("text_cls", g.get("text_cls"), o.textCls(), 1e-4);
             Golden.assertClose("itc_sim_i2t", g.get("itc_sim_i2t"), o.itcSim(), 1e-4);

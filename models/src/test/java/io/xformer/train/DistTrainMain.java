@@ -1,5 +1,6 @@
 package io.xformer.train;
 
+import io.xformer.models.XFormer;
 import io.xformer.nn.Scope;
 import io.xformer.nn.Tensor;
 import io.xformer.nn.Torch;
@@ -40,7 +41,7 @@ public final class DistTrainMain {
                     nt[i] = (off + i + 1) % globalBatch;
                     ni[i] = (off + i + 2) % globalBatch;
                 }
-                return new Tensor[] {Torch.tensor(nt, b), Torch.tensor(ni, b)};
+                return new XFormer.Negatives(Torch.tensor(nt, b), Torch.tensor(ni, b));
             });
             TrainLoop.run(cfg.train(), out, steps, null, false, obj, Stage1Objective.data(cfg, tok, world), TrainListener.SILENT, world);
         }

@@ -6,6 +6,7 @@ import static io.xformer.bindings.xft.xft_h.xft_adamw_step;
 
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,6 +17,8 @@ import java.util.Map;
  * The state (moments and step) saves to and restores from tensors by name, for exact resumes.
  */
 public final class AdamW implements AutoCloseable {
+    /** torch.optim.AdamW's default eps, which LAVIS keeps. */
+    public static final double DEFAULT_EPS = 1e-8;
     /**
      * COMPOSED: ~9 ops per tensor (the reference); FOREACH: one multi-tensor op per formula term
      * (every libtorch, same arithmetic as COMPOSED); FUSED: libtorch's fused kernel (2.4+ on CPU,
@@ -188,9 +191,9 @@ public final class AdamW implements AutoCloseable {
             if (target == null || !params.containsKey(name))
                 throw new TorchException("optimizer state has '" + key + "', which matches no trainable parameter");
             Parameter p = params.get(name);
-            if (!java.util.Arrays.equals(p.shape(), e.getValue().shape()))
-                throw new TorchException("optimizer state '" + key + "' has shape " + java.util.Arrays.toString(e.getValue().shape())
-                        + ", parameter has " + java.util.Arrays.toString(p.shape()));
+            if (!Arrays.equals(p.shape(), e.getValue().shape()))
+                throw new TorchException("optimizer state '" + key + "' has shape " + Arrays.toString(e.getValue().shape())
+                        + ", parameter has " + Arrays.toString(p.shape()));
             try (Scope s = Scope.open()) {
                 Tensor t = e.getValue().to(p.get().device(), p.get().dtype(), false).clone();
                 target.put(name, Scope.unscoped(t));

@@ -1,5 +1,7 @@
 package io.xformer.nn;
 
+import java.util.Locale;
+
 /** Where a tensor lives: the CPU or one CUDA device ({@code index} -1 = the current one). */
 public record Device(Type type, int index) {
     public enum Type {
@@ -24,7 +26,7 @@ public record Device(Type type, int index) {
 
     /** Parses "cpu", "cuda" or "cuda:N". */
     public static Device parse(String s) {
-        String t = s.trim().toLowerCase(java.util.Locale.ROOT);
+        String t = s.trim().toLowerCase(Locale.ROOT);
         if (t.equals("cpu")) return CPU;
         if (t.equals("cuda")) return cuda(-1);
         if (t.startsWith("cuda:")) {

@@ -8,6 +8,9 @@ import static io.xformer.nn.Tensor.handleOrNull;
 public final class F {
     private F() {}
 
+    /** torch's ignore_index: targets with this value add no loss (labels of padding, prompts and image placeholders). */
+    public static final long IGNORE_INDEX = -100;
+
     public enum Reduction {
         NONE(0), MEAN(1), SUM(2);
 
@@ -84,7 +87,7 @@ public final class F {
     }
 
     public static Tensor crossEntropy(Tensor logits, Tensor target) {
-        return crossEntropy(logits, target, null, Reduction.MEAN, -100, 0);
+        return crossEntropy(logits, target, null, Reduction.MEAN, IGNORE_INDEX, 0);
     }
 
     public static Tensor mseLoss(Tensor input, Tensor target, Reduction reduction) {

@@ -3,9 +3,11 @@ package io.xformer.nn;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -152,7 +154,7 @@ public abstract class Module implements AutoCloseable {
                                           boolean strict) {
         Map<String, Parameter> mine = namedParameters();
         Map<String, String> sourceOf = new LinkedHashMap<>();
-        java.util.Set<String> seen = new java.util.HashSet<>();
+        Set<String> seen = new HashSet<>();
         List<String> unexpected = new ArrayList<>(), mismatched = new ArrayList<>(), missing = new ArrayList<>();
         for (String key : src.names()) {
             String k = rename == null ? key : rename.apply(key);

@@ -1,5 +1,7 @@
 package io.xformer.nn;
 
+import java.util.Arrays;
+
 /**
  * nn.Conv2d(in, out, kernel_size=p, stride=p) followed by flatten(2).transpose(1, 2), as every
  * ViT patch embedding uses it: non-overlapping patches make the convolution one matmul,
@@ -22,7 +24,7 @@ public final class PatchConv2d extends Module {
         long[] s = pixels.shape();
         if (s.length != 4 || s[1] != in || s[2] % patch != 0 || s[3] % patch != 0)
             throw new TorchException("patch embedding expects (B, " + in + ", H, W) with H, W multiples of " + patch
-                    + ", got " + java.util.Arrays.toString(s));
+                    + ", got " + Arrays.toString(s));
         long b = s[0], gh = s[2] / patch, gw = s[3] / patch;
         try (Scope sc = Scope.open()) {
             // (B, C, gh, p, gw, p) -> (B, gh, gw, C, p, p): each row is one patch in the conv weight's (c, p, q) order

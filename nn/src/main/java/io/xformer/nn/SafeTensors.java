@@ -14,6 +14,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -21,6 +22,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -169,7 +171,7 @@ public final class SafeTensors implements AutoCloseable {
             readFully(ch, hb, 8);
             String text = StandardCharsets.UTF_8.newDecoder().decode(hb.flip()).toString();
             return parseHeader(path, text, 8 + n, fileSize);
-        } catch (java.nio.charset.CharacterCodingException e) {
+        } catch (CharacterCodingException e) {
             throw bad(path, "header is not valid UTF-8");
         } catch (java.nio.file.NoSuchFileException e) {
             throw new InputException(path + ": no such file", e);
@@ -266,7 +268,7 @@ public final class SafeTensors implements AutoCloseable {
             throw bad(path, where + " shape overflows");
         }
         if (end - begin != expected)
-            throw bad(path, where + " holds " + (end - begin) + " bytes but shape " + java.util.Arrays.toString(shape)
+            throw bad(path, where + " holds " + (end - begin) + " bytes but shape " + Arrays.toString(shape)
                     + " of " + dtype + " needs " + expected);
         return new Entry(name, dtype, shape, dataStart + begin, dataStart + end);
     }

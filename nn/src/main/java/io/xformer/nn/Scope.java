@@ -62,6 +62,17 @@ public final class Scope implements AutoCloseable {
     }
 
     /**
+     * Hands on every tensor of a result that this scope owns (as {@link #keep}); tensors owned
+     * elsewhere (inputs passed through, parameters) and nulls stay as they are, and a tensor
+     * that appears twice is kept once. Returns r, whose tensors are the same objects.
+     */
+    public <R extends TensorRecord> R keepAll(R r) {
+        checkUsable("keepAll");
+        for (Tensor t : r.tensors()) if (t.owner == this) keep(t);
+        return r;
+    }
+
+    /**
      * Takes {@code t} out of whatever scope owns it: the caller now owns it for as long as
      * it likes (module parameters, caches), with a Cleaner as the safety net.
      */

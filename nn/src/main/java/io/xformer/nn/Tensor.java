@@ -486,8 +486,10 @@ public final class Tensor implements AutoCloseable {
     public Tensor mean() { return reduce(XFT_MEAN(), ALL, false, "mean"); }
     public Tensor mean(long[] dims, boolean keepdim) { return reduce(XFT_MEAN(), dims, keepdim, "mean"); }
     public Tensor mean(long dim) { return mean(new long[] {dim}, false); }
+    public Tensor mean(long dim, boolean keepdim) { return mean(new long[] {dim}, keepdim); }
     public Tensor amax(long[] dims, boolean keepdim) { return reduce(XFT_AMAX(), dims, keepdim, "amax"); }
     public Tensor amax() { return amax(ALL, false); }
+    public Tensor amax(long dim) { return amax(new long[] {dim}, false); }
     public Tensor amin(long[] dims, boolean keepdim) { return reduce(XFT_AMIN(), dims, keepdim, "amin"); }
     public Tensor amin() { return amin(ALL, false); }
     public Tensor logsumexp(long[] dims, boolean keepdim) { return reduce(XFT_LOGSUMEXP(), dims, keepdim, "logsumexp"); }

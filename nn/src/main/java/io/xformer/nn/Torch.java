@@ -197,7 +197,7 @@ public final class Torch {
     }
 
     /** Copies native or heap memory holding contiguous elements into a new CPU tensor. */
-    public static Tensor fromSegment(MemorySegment data, long bytes, DType dtype, long... shape) {
+    static Tensor fromSegment(MemorySegment data, long bytes, DType dtype, long... shape) {
         if (data.isNative()) {
             return Tensor.wrap(xft_from_data(data, bytes, Native.longs(shape), shape.length, dtype.code),
                     "tensor" + Arrays.toString(shape));

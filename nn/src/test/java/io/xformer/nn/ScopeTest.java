@@ -2,9 +2,36 @@ package io.xformer.nn;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ScopeTest {
+    record Inner(Tensor a, String label) implements TensorRecord {}
+
+    record Outer(Tensor x, Tensor same, Tensor foreign, Tensor none, Inner inner) implements TensorRecord {}
+
+    @Test
+    void keepAllHandsOnWhatTheScopeOwnsOfARecord() {
+        long base = Live.settled();
+        try (Scope outer = Scope.open()) {
+            Tensor foreign = Torch.ones(2);
+            Outer r;
+            try (Scope inner = Scope.open()) {
+                Tensor x = Torch.ones(3), a = x.add(1);
+                Tensor scratch = x.mul(3);
+                r = inner.keepAll(new Outer(x, x, foreign, null, new Inner(a, "a")));
+                assertEquals(List.of(x, x, foreign, a), r.tensors(), "declaration order, nested flattened, nulls left out");
+                assertFalse(inner.owns(x));
+                assertFalse(inner.owns(a));
+                assertTrue(inner.owns(scratch), "what the record does not hold stays");
+            }
+            assertEquals(base + 3, Torch.liveTensors(), "x (once, though listed twice), a and foreign survive; scratch freed");
+            assertTrue(outer.owns(r.x()) && outer.owns(r.inner().a()) && outer.owns(foreign));
+            assertEquals(2.0, r.inner().a().toFloatArray()[0]);
+        }
+        assertEquals(base, Torch.liveTensors());
+    }
+
     @Test
     void scopeFreesWhatItCreatedExceptKept() {
         long base = Live.settled();
