@@ -127,24 +127,11 @@ public final class AdamW implements AutoCloseable {
         for (Parameter p : params.values()) if (p.isSet()) p.get().setGradNone();
     }
 
-    /** Scales gradients so their global L2 norm is at most maxNorm; returns the norm before clipping. */
+    /** Scales gradients so their global L2 norm is at most maxNorm; returns the norm before clipping (a host read). */
     public double clipGradNorm(double maxNorm) {
-        try (Scope s = Scope.open(); Guard g = Guard.noGrad()) {
-            Tensor total = null;
-            for (Parameter p : params.values()) {
-                Tensor grad = p.isSet() ? p.get().grad() : null;
-                if (grad == null) continue;
-                Tensor sq = grad.to(DType.F32).square().sum();
-                total = total == null ? sq : total.add(sq);
-            }
-            if (total == null) return 0;
-            double norm = Math.sqrt(total.item());
-            double coef = maxNorm / (norm + 1e-6);
-            if (coef < 1) for (Parameter p : params.values()) {
-                Tensor grad = p.isSet() ? p.get().grad() : null;
-                if (grad != null) grad.mul_(coef);
-            }
-            return norm;
+        try (Scope s = Scope.open()) {
+            Tensor norm = clipGradNormOnDevice(maxNorm);
+            return norm == null ? 0 : norm.item();
         }
     }
 
