@@ -277,21 +277,21 @@ public final class LmObjective implements Objective<Loader.Batch> {
         try (Scope s = Scope.open()) {
             long bs = b.size(), sz = b.imageSize();
             boolean autocast = stage.train().amp() && device.isCuda();
-            Tensor pixels = Stage1Objective.host(Torch.tensor(b.clipPixels(), bs, 3, sz, sz), device);
-            Tensor pixelsMae = !model.cfg.hasMae() ? null : Stage1Objective.host(Torch.tensor(b.maePixels(), bs, 3, sz, sz), device);
+            Tensor pixels = Torch.upload(b.clipPixels(), device, bs, 3, sz, sz);
+            Tensor pixelsMae = !model.cfg.hasMae() ? null : Torch.upload(b.maePixels(), device, bs, 3, sz, sz);
             Tensor noise = !model.cfg.hasMae() || model.cfg.maeMaskRatio() == 0 ? null
                     : Torch.rand(gen, DType.F32, device, bs, model.cfg.mae().numPatches());
             XFormerForConditionalGeneration.Encoded e = encode(pixels, pixelsMae, noise, autocast);
             Tensor qIds = null, qMask = null;
             if (vqa && model.embeddings != null) {
-                qIds = Stage1Objective.host(Torch.tensor(b.ids(), bs, b.textLen()), device);
-                qMask = Stage1Objective.host(Torch.tensor(b.mask(), bs, b.textLen()), device);
+                qIds = Torch.upload(b.ids(), device, bs, b.textLen());
+                qMask = Torch.upload(b.mask(), device, bs, b.textLen());
             }
             List<List<String>> pt = promptsAndTargets(b);
             LmText t = model.languageModel instanceof T5 ? seq2seqText(b, pt) : text(pt.get(0), pt.get(1));
-            Tensor ids = Stage1Objective.host(Torch.tensor(t.ids(), bs, t.len()), device);
-            Tensor mask = Stage1Objective.host(Torch.tensor(t.mask(), bs, t.len()), device);
-            Tensor labels = Stage1Objective.host(Torch.tensor(t.labels(), bs, t.labels().length / bs), device);
+            Tensor ids = Torch.upload(t.ids(), device, bs, t.len());
+            Tensor mask = Torch.upload(t.mask(), device, bs, t.len());
+            Tensor labels = Torch.upload(t.labels(), device, bs, t.labels().length / bs);
             try (Guard ac = autocast ? Guard.autocast(Device.Type.CUDA, DType.BF16) : null) {
                 Tensor loss = model.forward(e, qIds, qMask, ids, mask, labels).loss();
                 Map<String, Tensor> out = new LinkedHashMap<>();

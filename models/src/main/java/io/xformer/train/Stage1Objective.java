@@ -237,11 +237,6 @@ public final class Stage1Objective implements Objective<Loader.Batch> {
         }
     }
 
-    static Tensor host(Tensor cpu, Device device) {
-        if (!device.isCuda()) return cpu;
-        return cpu.pinMemory().to(device, null, true);
-    }
-
     public static void clampTemp(XFormer m) {
         try (Guard g = Guard.noGrad(); Scope s = Scope.open()) {
             Tensor temp = m.temp.get();
