@@ -116,7 +116,7 @@ final class BenchCommand {
                     if (ref != null) { // the reference first: both sides see the same machine state, round after round
                         List<String> a = new ArrayList<>(refArgs);
                         a.addAll(List.of("--warmup", "" + warmup, "--steps", "" + steps));
-                        PyTorchReference.Run run = ref.run(a);
+                        PyTorchReference.Run run = ref.run(a, budget);
                         torchRounds.add(run.stepMs());
                         torchProcess.add(run.processSeconds());
                     }
@@ -137,7 +137,7 @@ final class BenchCommand {
                         } else {
                             List<String> a = new ArrayList<>(refArgs);
                             a.addAll(List.of("--init-checkpoint", weights.toString(), "--print-losses", "--warmup", "0", "--steps", "1"));
-                            PyTorchReference.Run check = ref.run(a);
+                            PyTorchReference.Run check = ref.run(a, budget);
                             System.out.println("  " + lossCheck(firstLosses, check.firstLosses()));
                         }
                     }

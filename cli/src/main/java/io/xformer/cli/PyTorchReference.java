@@ -1,5 +1,6 @@
 package io.xformer.cli;
 
+import io.xformer.nn.Threads;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -53,14 +54,22 @@ final class PyTorchReference {
         return lastLine(out);
     }
 
-    Run run(List<String> args) throws IOException, InterruptedException {
+    /**
+     * Runs the reference under this JVM's thread budget: libtorch's pool through {@code --threads}
+     * in {@code args}, OpenBLAS's own pool here. torch.set_num_threads leaves OpenBLAS alone, so
+     * without OPENBLAS_NUM_THREADS the reference's matrix products ran on every core while Java's
+     * ran on the budget's count (mid, 2 cores: 863 ms/step against 935 with one BLAS thread).
+     */
+    Run run(List<String> args, Threads.Budget budget) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(python, script.toString()));
         cmd.addAll(args);
         long t0 = System.nanoTime();
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        // the thread settings this JVM's libtorch runs with (io.xformer.nn.Threads): sleeping idle workers
-        pb.environment().putIfAbsent("OMP_WAIT_POLICY", "PASSIVE");
-        pb.environment().putIfAbsent("OPENBLAS_THREAD_TIMEOUT", "4");
+        var env = pb.environment();
+        env.put("OMP_NUM_THREADS", "" + budget.intraOp());
+        if (budget.blas() > 0) env.put("OPENBLAS_NUM_THREADS", "" + budget.blas());
+        if (!budget.waitPolicy().equals("default")) env.put("OMP_WAIT_POLICY", budget.waitPolicy());
+        env.putIfAbsent("OPENBLAS_THREAD_TIMEOUT", "4");
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         int rc = p.waitFor();
