@@ -38,7 +38,7 @@ at::Tensor composed_attention(const at::Tensor& q, const at::Tensor& k, const at
     }
   }
   at::Tensor attn = at::softmax(scores, -1);
-  if (dropout_p > 0) attn = at::dropout(attn, dropout_p, true);
+  if (dropout_p > 0) attn = compat::dropout(attn, dropout_p, true);
   return at::matmul(attn, v);
 }
 
@@ -53,11 +53,23 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
     throw std::invalid_argument("scaled_dot_product_attention: q/k feature sizes or k/v lengths differ: q " +
                                 c10::str(q.sizes()) + ", k " + c10::str(k.sizes()) + ", v " + c10::str(v.sizes()));
 #if XFT_TORCH_AT_LEAST(2, 1)
+  // With dropout on CPU the public function takes its math path (its CPU flash kernel has no
+  // dropout), which is the composed one with at::dropout: compose it here with the cheaper mask.
+  if (dropout_p > 0 && q.is_cpu()) return composed_attention(q, k, v, mask, dropout_p, is_causal, scale);
   c10::optional<double> sc = scale > 0 ? c10::optional<double>(scale) : c10::nullopt;
   return at::scaled_dot_product_attention(q, k, v, mask, dropout_p, is_causal, sc);
 #else
   return composed_attention(q, k, v, mask, dropout_p, is_causal, scale);
 #endif
+}
+
+at::Tensor dropout(const at::Tensor& x, double p, bool train) {
+  if (!train || p == 0) return x;
+  if (!x.is_cpu() || p >= 1) return at::dropout(x, p, true);
+  // float noise whatever x's dtype: a bf16 uniform_ would resolve p to 2^-8
+  at::Tensor keep = at::empty(x.sizes(), x.options().dtype(at::kFloat).requires_grad(false)).uniform_(0, 1);
+  keep.ge_(p).mul_(1.0 / (1.0 - p));  // 0 or 1/(1-p)
+  return x * (x.scalar_type() == at::kFloat ? keep : keep.to(x.scalar_type()));
 }
 
 bool has_feature(const std::string& name) {

@@ -18,6 +18,12 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
 at::Tensor composed_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                               const c10::optional<at::Tensor>& mask, double dropout_p, bool is_causal, double scale);
 
+// at::dropout's result, with a cheaper CPU mask: CPU bernoulli_(p) draws a double (two
+// mt19937 words) per element through a serial kernel, 7% of a mid-size stage-1 step; a float
+// uniform_ draws one word, half the time for the same Bernoulli(1 - p) keep mask (p resolved to
+// 2^-24). CUDA keeps libtorch's fused kernel.
+at::Tensor dropout(const at::Tensor& x, double p, bool train);
+
 // libtorch's fused AdamW kernel (>= 2.4 on CPU, >= 2.0 on CUDA); throws where there is none.
 void fused_adamw(std::vector<at::Tensor>& params, const std::vector<at::Tensor>& grads, std::vector<at::Tensor>& exp_avgs,
                  std::vector<at::Tensor>& exp_avg_sqs, double lr, double beta1, double beta2, double eps, double weight_decay,

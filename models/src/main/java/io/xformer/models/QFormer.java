@@ -57,9 +57,24 @@ public final class QFormer extends Module {
 
         /** x (B, T, D) attends to kv (B, S, E) under an additive mask (B or 1, 1, T or 1, S), or none. */
         public Tensor forward(Tensor x, Tensor kv, Tensor mask) {
+            return forward(x, kv, null, mask);
+        }
+
+        /**
+         * As {@link #forward(Tensor, Tensor, Tensor)}, x row b attending to kv row kvRows[b]
+         * (kv (B', S, E), kvRows (B) indices into it; null: row b). Keys and values are projected
+         * from the B' distinct rows and then gathered: ITM's pass over images [i, neg(i), i] projects
+         * B rows instead of 3B (a third of the cross-attention projections, forward and backward).
+         */
+        public Tensor forward(Tensor x, Tensor kv, Tensor kvRows, Tensor mask) {
             try (Scope s = Scope.open()) {
-                Tensor q = Heads.split(query.forward(x), heads), k = Heads.split(key.forward(kv), heads),
-                        v = Heads.split(value.forward(kv), heads); // q (B, H, T, D/H); k, v (B, H, S, D/H)
+                Tensor kp = key.forward(kv), vp = value.forward(kv); // (B', S, D)
+                if (kvRows != null) {
+                    kp = kp.indexSelect(0, kvRows); // (B, S, D)
+                    vp = vp.indexSelect(0, kvRows);
+                }
+                Tensor q = Heads.split(query.forward(x), heads), k = Heads.split(kp, heads),
+                        v = Heads.split(vp, heads); // q (B, H, T, D/H); k, v (B, H, S, D/H)
                 double p = training ? attentionDropout : 0;
                 Tensor ctx = Heads.merge(F.scaledDotProductAttention(q, k, v, mask, p, false, 0)); // (B, T, D)
                 return s.keep(norm.forward(F.dropout(dense.forward(ctx), dropout, training).add(x))); // (B, T, D), post-norm residual
@@ -121,12 +136,17 @@ public final class QFormer extends Module {
          * memory (B, S, E) for the queries' cross-attention (null = skip it).
          */
         public Tensor forward(Tensor hidden, Tensor selfMask, int queryLength, Tensor memory, Tensor memoryMask) {
+            return forward(hidden, selfMask, queryLength, memory, null, memoryMask);
+        }
+
+        /** As above, query row b reading memory row memoryRows[b] (see {@link Attention#forward(Tensor, Tensor, Tensor, Tensor)}). */
+        public Tensor forward(Tensor hidden, Tensor selfMask, int queryLength, Tensor memory, Tensor memoryRows, Tensor memoryMask) {
             try (Scope s = Scope.open()) {
                 Tensor a = attention.forward(hidden, hidden, selfMask); // (B, T, D)
                 long t = a.size(1);
                 if (queryLength == 0) return s.keep(text(a));
                 Tensor q = a.narrow(1, 0, queryLength); // (B, Q, D): only the queries read the memory
-                if (crossattention != null && memory != null) q = crossattention.forward(q, memory, memoryMask);
+                if (crossattention != null && memory != null) q = crossattention.forward(q, memory, memoryRows, memoryMask);
                 Tensor out = queryFfn.forward(q); // (B, Q, D)
                 // (B, Q+L, D), text rows through the text FFN
                 if (t > queryLength) out = Torch.cat(1, out, text(a.narrow(1, queryLength, t - queryLength)));
@@ -164,9 +184,14 @@ public final class QFormer extends Module {
      * null; image (B, S, E) or null. Returns the last hidden state (B, T, D).
      */
     public Tensor forward(Tensor embeddings, int queryLength, Tensor selfMask, Tensor image) {
+        return forward(embeddings, queryLength, selfMask, image, null);
+    }
+
+    /** As above, row b reading image row imageRows[b] (image (B', S, E), imageRows (B); null: row b). */
+    public Tensor forward(Tensor embeddings, int queryLength, Tensor selfMask, Tensor image, Tensor imageRows) {
         try (Scope s = Scope.open()) {
             Tensor h = embed(embeddings); // (B, T, D)
-            for (Layer layer : layers) h = layer.forward(h, selfMask, queryLength, image, null);
+            for (Layer layer : layers) h = layer.forward(h, selfMask, queryLength, image, imageRows, null);
             return s.keep(h);
         }
     }

@@ -221,9 +221,14 @@ public final class XFormer extends Module {
 
     /** The Q-Former's 12 layers, then block 2 as the 13th (xformer). */
     Hidden pass(Tensor embeddingsIn, int queryLength, Tensor selfMask, Tensor clip, Tensor m2) {
+        return pass(embeddingsIn, queryLength, selfMask, clip, m2, null);
+    }
+
+    /** As above, row b reading memory row rows[b] of clip and m2 (B', ...) (null: row b). */
+    Hidden pass(Tensor embeddingsIn, int queryLength, Tensor selfMask, Tensor clip, Tensor m2, Tensor rows) {
         try (Scope s = Scope.open()) {
-            Tensor h = qformer.forward(embeddingsIn, queryLength, selfMask, clip); // (B, T, D)
-            Tensor out = block == null ? h : block.layer.forward(h, selfMask, queryLength, m2, null);
+            Tensor h = qformer.forward(embeddingsIn, queryLength, selfMask, clip, rows); // (B, T, D)
+            Tensor out = block == null ? h : block.layer.forward(h, selfMask, queryLength, m2, rows, null);
             return s.keepAll(new Hidden(h, out));
         }
     }
@@ -315,11 +320,12 @@ public final class XFormer extends Module {
     /** ITM logits (3B, 2) over pairs images [i, negImage[i], i] x texts [i, i, negText[i]]. */
     public Tensor itmLogits(Vision v, Tensor ids, Tensor mask, Tensor negText, Tensor negImage) {
         try (Scope s = Scope.open()) {
-            Tensor clip = Torch.cat(0, v.clip(), v.clip().indexSelect(0, negImage), v.clip()); // (3B, S, Dv)
-            Tensor m2 = v.m2() == null ? null : Torch.cat(0, v.m2(), v.m2().indexSelect(0, negImage), v.m2());
+            Tensor self = DeviceConstants.arange(v.clip().size(0), negImage.device()); // (B)
+            Tensor rows = Torch.cat(0, self, negImage, self); // (3B): image rows [i, neg, i], read from the B memories
             Tensor allIds = Torch.cat(0, ids, ids, ids.indexSelect(0, negText)); // (3B, L)
             Tensor allMask = Torch.cat(0, mask, mask, mask.indexSelect(0, negText));
-            return s.keep(heads.itmLogits(allIds, allMask, (emb, nq, selfMask) -> pass(emb, nq, selfMask, clip, m2).postBlock()));
+            return s.keep(heads.itmLogits(allIds, allMask,
+                    (emb, nq, selfMask) -> pass(emb, nq, selfMask, v.clip(), v.m2(), rows).postBlock()));
         }
     }
 

@@ -264,6 +264,41 @@ class OpsTest {
         }
     }
 
+    /** libxft's CPU dropout draws its own mask (compat::dropout): the mask's law, scale and gradient. */
+    @Test
+    void dropoutMaskKeepsOneMinusPScalesAndIsTheGradient() {
+        try (Scope s = Scope.open()) {
+            Torch.manualSeed(3);
+            int n = 200_000;
+            for (DType dt : new DType[] {DType.F32, DType.BF16}) {
+                Tensor x = Torch.ones(n).to(dt).requiresGrad_(true);
+                Tensor y = F.dropout(x, 0.1, true);
+                assertEquals(dt, y.dtype());
+                double[] v = y.toDoubleArray();
+                int kept = 0;
+                for (double e : v) {
+                    if (e != 0) {
+                        kept++;
+                        assertEquals(1 / 0.9, e, dt == DType.F32 ? 1e-6 : 1e-2, "kept elements are scaled by 1/(1-p)");
+                    }
+                }
+                // Binomial(n, 0.9): sd 134; a bf16 uniform would keep 0.9023 (p resolved to 2^-8), 4.6 sd off
+                assertEquals(0.9 * n, kept, 400, dt + ": kept " + kept + " of " + n);
+                y.sum().backward();
+                assertArrayEquals(v, x.grad().toDoubleArray(), "d dropout(x)/dx is the scaled mask");
+            }
+            Torch.manualSeed(5);
+            double[] a = F.dropout(Torch.ones(64), 0.5, true).toDoubleArray();
+            Torch.manualSeed(5);
+            assertArrayEquals(a, F.dropout(Torch.ones(64), 0.5, true).toDoubleArray(), "the mask follows the global seed");
+            close(new double[] {0, 0}, F.dropout(Torch.ones(2), 1.0, true));
+            // attention dropout: every row of probabilities is either dropped or scaled by 1/(1-p)
+            Tensor q = Torch.zeros(1, 1, 4, 8), v = Torch.ones(1, 1, 16, 1);
+            double[] out = F.scaledDotProductAttention(q, Torch.zeros(1, 1, 16, 8), v, null, 0.25, false, 0).toDoubleArray();
+            for (double o : out) assertEquals(0, Math.IEEEremainder(o * 16 * 0.75, 1), 1e-5, "sum of kept 1/16 weights, scaled: " + o);
+        }
+    }
+
     @Test
     void crossEntropyWithIgnoreIndexAndLabelSmoothing() {
         try (Scope s = Scope.open()) {
