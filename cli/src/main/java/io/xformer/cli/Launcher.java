@@ -51,12 +51,28 @@ final class Launcher {
     static List<String> sameJavaCommand(List<String> args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java"));
-        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.addAll(childJvmOptions(ManagementFactory.getRuntimeMXBean().getInputArguments()));
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(Main.class.getName());
         cmd.addAll(withoutOwnOptions(args));
         return cmd;
+    }
+
+    /**
+     * This JVM's options for a worker JVM, less those that write a class-data archive or an AOT
+     * cache (./xformer's first run of a command): workers writing one file at once would corrupt
+     * it. Reading an existing cache ({@code -XX:AOTCache}) is kept.
+     */
+    static List<String> childJvmOptions(List<String> options) {
+        List<String> out = new ArrayList<>();
+        for (String o : options) {
+            if (o.startsWith("-XX:AOTMode=") || o.startsWith("-XX:AOTConfiguration=") || o.startsWith("-XX:AOTCacheOutput=")
+                    || o.equals("-XX:+AutoCreateSharedArchive") || o.startsWith("-XX:SharedArchiveFile=")
+                    || o.startsWith("-XX:ArchiveClassesAtExit=")) continue;
+            out.add(o);
+        }
+        return out;
     }
 
     static List<String> withoutOwnOptions(List<String> args) {

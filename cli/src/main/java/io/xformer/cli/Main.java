@@ -3,6 +3,7 @@ package io.xformer.cli;
 import io.xformer.nn.Torch;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.List;
 import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -12,19 +13,53 @@ import picocli.CommandLine.Command;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:internal error (a bug: please report it with XFORMER_DEBUG=1)",
             "2:usage (unknown option, bad flag value)", "3:bad input or config (the message names the file, field or tensor)",
-            "4:I/O error (disk full, unreadable file)", "5:libtorch error (out of memory included)", "130:interrupted"},
-        subcommands = {TrainCommand.class, InspectCommand.class, ForwardCommand.class, GenerateCommand.class, TokenizeCommand.class,
-            ParamsCommand.class, SyntheticCommand.class, CaptionCommand.class, AskCommand.class, ConvertCommand.class, PlotCommand.class,
-            ScoreCommand.class, EvalCommand.class,
-            BenchCommand.class, CommandLine.HelpCommand.class})
+            "4:I/O error (disk full, unreadable file)", "5:libtorch error (out of memory included)", "130:interrupted"})
 public final class Main {
+    /**
+     * The subcommands, in help order. They are registered on demand ({@link #commandLine}):
+     * picocli's model of all of them took ~0.3 s of every run's start-up, of the one named a
+     * few milliseconds.
+     */
+    static final List<Class<?>> COMMANDS = List.of(TrainCommand.class, InspectCommand.class, ForwardCommand.class,
+            GenerateCommand.class, TokenizeCommand.class, ParamsCommand.class, SyntheticCommand.class, CaptionCommand.class,
+            AskCommand.class, ConvertCommand.class, PlotCommand.class, ScoreCommand.class, EvalCommand.class, BenchCommand.class,
+            CommandLine.HelpCommand.class);
+
     public static void main(String[] args) {
         System.exit(run(args));
     }
 
+    /**
+     * The command line for {@code args}: when the first argument names a subcommand (other than
+     * help), only that one is built; otherwise (no argument, an option, help, a typo) all are,
+     * so that usage, help and picocli's suggestions list them.
+     */
+    static CommandLine commandLine(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        String first = args.length > 0 ? args[0] : "";
+        for (Class<?> c : COMMANDS) {
+            String name = c.getAnnotation(Command.class).name();
+            if (!first.equals(name) || name.equals("help")) continue;
+            cl.addSubcommand(name, newCommand(c));
+            return cl;
+        }
+        for (Class<?> c : COMMANDS) cl.addSubcommand(c.getAnnotation(Command.class).name(), newCommand(c));
+        return cl;
+    }
+
+    private static Object newCommand(Class<?> c) {
+        try {
+            var ctor = c.getDeclaredConstructor();
+            ctor.setAccessible(true);
+            return ctor.newInstance();
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot create the " + c.getSimpleName() + " command", e);
+        }
+    }
+
     /** Runs one command line; returns its exit code ({@link ExitCodes}). */
     public static int run(String... args) {
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = commandLine(args);
         showDefaults(cl);
         // One clear line for errors users cause (bad files, shapes, flags); stack traces only with XFORMER_DEBUG.
         cl.setExecutionExceptionHandler((ex, line, parsed) -> report(ex, line.getErr()));

@@ -183,7 +183,8 @@ class HardeningCliTest {
 
     @Test
     void item11_everyOptionHasADescriptionAndShowsItsDefault() {
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = Main.commandLine();
+        assertEquals(Main.COMMANDS.size(), cl.getSubcommands().size(), "every command is checked");
         List<String> bad = new java.util.ArrayList<>();
         check(cl, bad);
         assertTrue(bad.isEmpty(), "options without a description: " + bad);

@@ -70,6 +70,16 @@ class LauncherTest {
     }
 
     @Test
+    void workersReadTheStartUpCacheButNeverWriteIt() {
+        List<String> first = List.of("-XX:AOTMode=record", "-XX:AOTConfiguration=/r/cds/train.7.aotconf", "-XX:+DisplayVMOutputToStderr",
+                "--enable-native-access=ALL-UNNAMED", "-XX:+AutoCreateSharedArchive", "-XX:SharedArchiveFile=/r/cds/train.jsa", "-Dxft.library=/r/libxft.so");
+        assertEquals(List.of("-XX:+DisplayVMOutputToStderr", "--enable-native-access=ALL-UNNAMED", "-Dxft.library=/r/libxft.so"),
+                Launcher.childJvmOptions(first));
+        List<String> later = List.of("-XX:AOTCache=/r/cds/train-1-2.aot", "-Xlog:aot*=off", "-Xmx4g");
+        assertEquals(later, Launcher.childJvmOptions(later));
+    }
+
+    @Test
     void launcherOptionsAreNotPassedToWorkers() {
         assertEquals(List.of("train", "--config", "c.json", "--max-steps", "5"), Launcher.withoutOwnOptions(
                 List.of("train", "--nproc", "2", "--config", "c.json", "--master-port=2950", "--max-steps", "5", "--nnodes", "1")));
