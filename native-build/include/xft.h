@@ -64,6 +64,8 @@ const char* xft_version(void);
 /* Handles currently alive (created and not yet freed) in this process. */
 int64_t xft_live_tensors(void);
 void xft_tensor_free(xft_tensor* t);
+/* Frees ts[0..n) (NULL entries skipped): one call for a whole scope of handles. */
+void xft_tensor_free_many(xft_tensor* const* ts, int64_t n);
 int xft_manual_seed(uint64_t seed);
 xft_generator* xft_generator_new(uint64_t seed, int device_type);
 void xft_generator_free(xft_generator* g);
@@ -244,6 +246,10 @@ int xft_backward(const xft_tensor* t, const xft_tensor* grad, int retain_graph);
 int xft_grad(const xft_tensor* t, xft_tensor** out);
 int xft_zero_grad(xft_tensor* t);
 int xft_set_grad_none(xft_tensor* t);
+/* 1 when t has a gradient, 0 when not, -1 on error (no handle is made) */
+int xft_has_grad(const xft_tensor* t);
+/* sets the gradients of ts[0..n) to none, as zero_grad(set_to_none=True) */
+int xft_set_grads_none(xft_tensor* const* ts, int64_t n);
 xft_tensor* xft_detach(const xft_tensor* t);
 
 /* ---- thread-local guards (exit on the entering thread, innermost first) ----- */

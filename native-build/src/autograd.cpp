@@ -81,6 +81,15 @@ int xft_zero_grad(xft_tensor* t) {
 
 int xft_set_grad_none(xft_tensor* t) { return status_call([&] { get_mut(t).mutable_grad().reset(); }); }
 
+int xft_has_grad(const xft_tensor* t) { return value_call<int>(-1, [&] { return get(t).grad().defined() ? 1 : 0; }); }
+
+int xft_set_grads_none(xft_tensor* const* ts, int64_t n) {
+  return status_call([&] {
+    if (n > 0 && ts == nullptr) throw std::invalid_argument("set_grads_none: null handle array");
+    for (int64_t i = 0; i < n; ++i) get_mut(ts[i]).mutable_grad().reset();
+  });
+}
+
 xft_tensor* xft_detach(const xft_tensor* t) { return tensor_call([&] { return get(t).detach(); }); }
 
 xft_guard* xft_no_grad_enter(void) { return value_call<xft_guard*>(nullptr, [] { return new GradModeGuard(false); }); }

@@ -132,6 +132,11 @@ void xft_tensor_free(xft_tensor* t) {
   live_tensors.fetch_sub(1, std::memory_order_relaxed);
 }
 
+void xft_tensor_free_many(xft_tensor* const* ts, int64_t n) {
+  if (ts == nullptr) return;
+  for (int64_t i = 0; i < n; ++i) xft_tensor_free(ts[i]);
+}
+
 int xft_manual_seed(uint64_t seed) {
   return status_call([&] { at::manual_seed(seed); });
 }

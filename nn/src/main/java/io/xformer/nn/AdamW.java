@@ -31,6 +31,8 @@ public final class AdamW implements AutoCloseable {
     private Impl impl = Impl.AUTO;
     private final double beta1, beta2, eps, weightDecay;
     private final Map<String, Tensor> expAvg = new LinkedHashMap<>(), expAvgSq = new LinkedHashMap<>();
+    /** Per parameter, whether weight decay applies (a matrix or more); read once, not once per step. */
+    private final Map<String, Boolean> decays = new java.util.HashMap<>();
     private long step;
 
     public AdamW(Map<String, Parameter> trainable, double beta1, double beta2, double eps, double weightDecay) {
@@ -60,10 +62,8 @@ public final class AdamW implements AutoCloseable {
     public void step(double lr) {
         step++;
         List<Map.Entry<String, Parameter>> withGrad = new ArrayList<>();
-        try (Scope s = Scope.open()) {
-            for (Map.Entry<String, Parameter> e : params.entrySet())
-                if (e.getValue().isSet() && e.getValue().get().grad() != null) withGrad.add(e);
-        }
+        for (Map.Entry<String, Parameter> e : params.entrySet())
+            if (e.getValue().isSet() && e.getValue().get().hasGrad()) withGrad.add(e);
         if (withGrad.isEmpty()) return;
         Impl use = resolvedImpl(withGrad.get(0).getValue().get().device());
         if (use == Impl.COMPOSED) {
@@ -75,11 +75,15 @@ public final class AdamW implements AutoCloseable {
         for (Map.Entry<String, Parameter> e : withGrad) {
             Tensor p = e.getValue().get();
             Tensor[] triple = {p, moment(expAvg, e.getKey(), p), moment(expAvgSq, e.getKey(), p)};
-            (weightDecay != 0 && p.dim() >= 2 ? decayed : plain).add(triple);
+            (weightDecay != 0 && decays(e.getKey(), p) ? decayed : plain).add(triple);
         }
         int code = use == Impl.FUSED ? XFT_ADAMW_FUSED() : XFT_ADAMW_FOREACH();
         multiTensorStep(decayed, lr, weightDecay, code);
         multiTensorStep(plain, lr, 0, code);
+    }
+
+    private boolean decays(String name, Tensor p) {
+        return decays.computeIfAbsent(name, k -> p.dim() >= 2);
     }
 
     private static Tensor moment(Map<String, Tensor> moments, String name, Tensor p) {
@@ -112,7 +116,7 @@ public final class AdamW implements AutoCloseable {
                     Tensor grad = p.grad();
                     if (grad == null) continue;
                     Tensor m = moment(expAvg, e.getKey(), p), v = moment(expAvgSq, e.getKey(), p);
-                    if (weightDecay != 0 && p.dim() >= 2) p.mul_(1 - lr * weightDecay);
+                    if (weightDecay != 0 && decays(e.getKey(), p)) p.mul_(1 - lr * weightDecay);
                     m.mul_(beta1).add_(grad, 1 - beta1);
                     v.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
                     Tensor denom = v.sqrt().div(bc2Sqrt).add(eps);
@@ -124,7 +128,7 @@ public final class AdamW implements AutoCloseable {
 
     /** Clears gradients (set to None, as zero_grad(set_to_none=True)). */
     public void zeroGrad() {
-        for (Parameter p : params.values()) if (p.isSet()) p.get().setGradNone();
+        Tensor.setGradsNone(params.values().stream().filter(Parameter::isSet).map(Parameter::get).toArray(Tensor[]::new));
     }
 
     /** Scales gradients so their global L2 norm is at most maxNorm; returns the norm before clipping (a host read). */

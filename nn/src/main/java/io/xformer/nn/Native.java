@@ -26,6 +26,9 @@ final class Native {
         final MemorySegment ptrs = arena.allocate(ADDRESS, SCRATCH_SLOTS);
         final MemorySegment outs = arena.allocate(ADDRESS, 2);
         final MemorySegment dbl = arena.allocate(JAVA_DOUBLE, 1);
+        // shape reads and scope frees have their own buffers: neither may clobber an argument being built
+        final MemorySegment sizes = arena.allocate(JAVA_LONG, SCRATCH_SLOTS);
+        MemorySegment frees = arena.allocate(ADDRESS, SCRATCH_SLOTS);
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -70,6 +73,20 @@ final class Native {
         MemorySegment s = arena.allocate(ADDRESS, Math.max(1, tensors.length));
         for (int i = 0; i < tensors.length; i++) s.setAtIndex(ADDRESS, i, Tensor.handle(tensors[i], "tensor list element " + i));
         return s;
+    }
+
+    /** SCRATCH_SLOTS longs for a tensor's sizes. */
+    static MemorySegment sizes() {
+        return SCRATCH.get().sizes;
+    }
+
+    static final int SIZES_SLOTS = SCRATCH_SLOTS;
+
+    /** A pointer buffer of at least n slots for freeing handles (grown, then kept, per thread). */
+    static MemorySegment frees(int n) {
+        Scratch s = SCRATCH.get();
+        if (s.frees.byteSize() < (long) n * ADDRESS.byteSize()) s.frees = s.arena.allocate(ADDRESS, Math.max(n, 2 * s.frees.byteSize() / ADDRESS.byteSize()));
+        return s.frees;
     }
 
     /** Two zeroed pointer slots for functions with out-parameters. */

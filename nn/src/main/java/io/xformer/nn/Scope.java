@@ -130,10 +130,7 @@ public final class Scope implements AutoCloseable {
             throw new IllegalStateException("close: scopes must be closed innermost first");
         closed = true;
         CURRENT.set(parent);
-        for (int i = size - 1; i >= 0; i--) {
-            Tensor t = items[i];
-            if (t != null) t.freeFromScope();
-        }
+        Tensor.freeAll(items, size); // innermost-first order kept: last created, first freed
         items = null;
         size = 0;
     }

@@ -94,14 +94,15 @@ public final class Tensor implements AutoCloseable {
     // ---- metadata ----
 
     public long[] shape() {
-        long n = xft_ndim(h());
+        // one call: xft_sizes returns ndim and fills up to the buffer's slots (more only past 64 dims)
+        MemorySegment buf = Native.sizes();
+        long n = xft_sizes(h(), buf, Native.SIZES_SLOTS);
         if (n < 0) throw Native.error("shape");
-        long[] out = new long[(int) n];
-        if (n == 0) return out;
+        if (n <= Native.SIZES_SLOTS) return buf.asSlice(0, n * JAVA_LONG.byteSize()).toArray(JAVA_LONG);
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment buf = a.allocate(JAVA_LONG, n);
-            if (xft_sizes(h(), buf, n) < 0) throw Native.error("shape");
-            return buf.toArray(JAVA_LONG);
+            MemorySegment big = a.allocate(JAVA_LONG, n);
+            if (xft_sizes(h(), big, n) < 0) throw Native.error("shape");
+            return big.toArray(JAVA_LONG);
         }
     }
 
@@ -577,5 +578,42 @@ public final class Tensor implements AutoCloseable {
 
     public void setGradNone() {
         Native.check(xft_set_grad_none(h()), "grad = None");
+    }
+
+    /** Whether a gradient is there (no handle is made, unlike {@link #grad()}). */
+    public boolean hasGrad() {
+        int r = xft_has_grad(h());
+        if (r < 0) throw Native.error("has grad");
+        return r == 1;
+    }
+
+    /** Sets every tensor's gradient to none in one call. */
+    public static void setGradsNone(Tensor[] ts) {
+        if (ts.length == 0) return;
+        try (Arena a = Arena.ofConfined()) {
+            Native.check(xft_set_grads_none(Native.handles(a, ts), ts.length), "grad = None");
+        }
+    }
+
+    /**
+     * Frees the scope-owned tensors items[0..size) (nulls skipped) in one native call; tensors
+     * with a Cleaner go through it, as {@link #close} does.
+     */
+    static void freeAll(Tensor[] items, int size) {
+        MemorySegment buf = null;
+        int n = 0;
+        for (int i = size - 1; i >= 0; i--) {
+            Tensor t = items[i];
+            if (t == null || t.handle == null) continue;
+            if (t.cleanable != null) {
+                t.freeFromScope();
+                continue;
+            }
+            if (buf == null) buf = Native.frees(size);
+            buf.setAtIndex(ADDRESS, n++, t.handle);
+            t.handle = null;
+            t.owner = null;
+        }
+        if (n > 0) xft_tensor_free_many(buf, n);
     }
 }

@@ -99,10 +99,17 @@ class AutogradTest {
             assertTrue(w.requiresGrad());
             assertTrue(w.isLeaf());
             assertNull(w.grad(), "no gradient before backward");
+            assertFalse(w.hasGrad());
             w.mul(2).sum().backward();
             assertArrayEquals(new double[] {2, 2, 2}, w.grad().toDoubleArray());
             w.mul(3).sum().backward();
             assertArrayEquals(new double[] {5, 5, 5}, w.grad().toDoubleArray(), "gradients accumulate");
+            assertTrue(w.hasGrad());
+            Tensor u = Torch.ones(2).requiresGrad_(true), unused = Torch.ones(2).requiresGrad_(true);
+            u.sum().backward();
+            Tensor.setGradsNone(new Tensor[] {u, w, unused});
+            assertFalse(u.hasGrad() || w.hasGrad() || unused.hasGrad(), "one call clears every gradient, absent ones included");
+            w.mul(5).sum().backward();
             w.zeroGrad();
             assertArrayEquals(new double[] {0, 0, 0}, w.grad().toDoubleArray());
             w.setGradNone();

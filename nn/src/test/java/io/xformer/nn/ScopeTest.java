@@ -67,6 +67,26 @@ class ScopeTest {
     }
 
     @Test
+    void closingFreesEveryOwnedTensorInOneCallWhateverTheirNumber() {
+        long base = Torch.liveTensors();
+        Tensor[] made = new Tensor[300]; // past the per-thread buffer's first size (64)
+        Tensor kept;
+        try (Scope outer = Scope.open()) {
+            try (Scope s = Scope.open()) {
+                for (int i = 0; i < made.length; i++) made[i] = Torch.ones(2);
+                made[7].close(); // closed early: a hole in the scope
+                kept = s.keep(made[100]);
+                assertEquals(base + made.length - 1, Torch.liveTensors());
+            }
+            assertEquals(base + 1, Torch.liveTensors(), "all but the kept one freed");
+            assertTrue(made[0].isClosed() && made[299].isClosed() && !kept.isClosed());
+            assertThrows(IllegalStateException.class, () -> made[5].add(made[6]));
+            assertEquals(2.0, kept.sum().item());
+        }
+        assertEquals(base, Torch.liveTensors());
+    }
+
+    @Test
     void earlyCloseInLoopsKeepsScopeSmall() {
         long base = Live.settled();
         try (Scope s = Scope.open()) {

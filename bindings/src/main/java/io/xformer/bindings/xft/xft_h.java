@@ -788,6 +788,66 @@ public class xft_h extends xft_h$shared {
         }
     }
 
+    private static class xft_tensor_free_many {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            xft_h.C_POINTER,
+            xft_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_tensor_free_many").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void xft_tensor_free_many(xft_tensor *const *ts, int64_t n)
+     * }
+     */
+    public static FunctionDescriptor xft_tensor_free_many$descriptor() {
+        return xft_tensor_free_many.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void xft_tensor_free_many(xft_tensor *const *ts, int64_t n)
+     * }
+     */
+    public static MethodHandle xft_tensor_free_many$handle() {
+        return xft_tensor_free_many.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void xft_tensor_free_many(xft_tensor *const *ts, int64_t n)
+     * }
+     */
+    public static MemorySegment xft_tensor_free_many$address() {
+        return xft_tensor_free_many.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void xft_tensor_free_many(xft_tensor *const *ts, int64_t n)
+     * }
+     */
+    public static void xft_tensor_free_many(MemorySegment ts, long n) {
+        var mh$ = xft_tensor_free_many.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_tensor_free_many", ts, n);
+            }
+            mh$.invokeExact(ts, n);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class xft_manual_seed {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             xft_h.C_INT,
@@ -7599,6 +7659,127 @@ public class xft_h extends xft_h$shared {
                 traceDowncall("xft_set_grad_none", t);
             }
             return (int)mh$.invokeExact(t);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_has_grad {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT,
+            xft_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_has_grad").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_has_grad(const xft_tensor *t)
+     * }
+     */
+    public static FunctionDescriptor xft_has_grad$descriptor() {
+        return xft_has_grad.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_has_grad(const xft_tensor *t)
+     * }
+     */
+    public static MethodHandle xft_has_grad$handle() {
+        return xft_has_grad.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_has_grad(const xft_tensor *t)
+     * }
+     */
+    public static MemorySegment xft_has_grad$address() {
+        return xft_has_grad.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_has_grad(const xft_tensor *t)
+     * }
+     */
+    public static int xft_has_grad(MemorySegment t) {
+        var mh$ = xft_has_grad.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_has_grad", t);
+            }
+            return (int)mh$.invokeExact(t);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class xft_set_grads_none {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            xft_h.C_INT,
+            xft_h.C_POINTER,
+            xft_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("xft_set_grads_none").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int xft_set_grads_none(xft_tensor *const *ts, int64_t n)
+     * }
+     */
+    public static FunctionDescriptor xft_set_grads_none$descriptor() {
+        return xft_set_grads_none.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int xft_set_grads_none(xft_tensor *const *ts, int64_t n)
+     * }
+     */
+    public static MethodHandle xft_set_grads_none$handle() {
+        return xft_set_grads_none.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int xft_set_grads_none(xft_tensor *const *ts, int64_t n)
+     * }
+     */
+    public static MemorySegment xft_set_grads_none$address() {
+        return xft_set_grads_none.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int xft_set_grads_none(xft_tensor *const *ts, int64_t n)
+     * }
+     */
+    public static int xft_set_grads_none(MemorySegment ts, long n) {
+        var mh$ = xft_set_grads_none.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("xft_set_grads_none", ts, n);
+            }
+            return (int)mh$.invokeExact(ts, n);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
