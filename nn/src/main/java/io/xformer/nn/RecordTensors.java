@@ -2,6 +2,7 @@ package io.xformer.nn;
 
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.lang.reflect.Method;
 import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
@@ -22,7 +23,9 @@ final class RecordTensors {
                 try {
                     Method m = c.getAccessor();
                     m.setAccessible(true);
-                    out.add(MethodHandles.lookup().unreflect(m));
+                    // (Object)Object once here, so each read is an invokeExact: a plain invoke adapts
+                    // the type on every call, slow before the JIT has compiled the caller
+                    out.add(MethodHandles.lookup().unreflect(m).asType(MethodType.methodType(Object.class, Object.class)));
                 } catch (IllegalAccessException | RuntimeException e) {
                     throw new IllegalStateException("cannot read " + type.getName() + "." + c.getName(), e);
                 }
@@ -41,7 +44,7 @@ final class RecordTensors {
         for (MethodHandle get : ACCESSORS.get(r.getClass())) {
             Object v;
             try {
-                v = get.invoke(r);
+                v = (Object) get.invokeExact((Object) r);
             } catch (Throwable e) {
                 throw new IllegalStateException("reading a component of " + r.getClass().getName(), e);
             }
