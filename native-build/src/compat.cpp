@@ -54,8 +54,12 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
                                 c10::str(q.sizes()) + ", k " + c10::str(k.sizes()) + ", v " + c10::str(v.sizes()));
 #if XFT_TORCH_AT_LEAST(2, 1)
   // With dropout on CPU the public function takes its math path (its CPU flash kernel has no
-  // dropout), which is the composed one with at::dropout: compose it here with the cheaper mask.
-  if (dropout_p > 0 && q.is_cpu()) return composed_attention(q, k, v, mask, dropout_p, is_causal, scale);
+  // dropout); for fp32 with an additive mask or none that path is the composed one with
+  // at::dropout, so compose it here with the cheaper mask. Bool masks (the math path's safe
+  // softmax gives fully masked rows 0, not NaN) and half types (it upcasts) stay with libtorch.
+  if (dropout_p > 0 && q.is_cpu() && q.scalar_type() == at::kFloat && k.scalar_type() == at::kFloat &&
+      v.scalar_type() == at::kFloat && (!mask.has_value() || mask->scalar_type() == at::kFloat))
+    return composed_attention(q, k, v, mask, dropout_p, is_causal, scale);
   c10::optional<double> sc = scale > 0 ? c10::optional<double>(scale) : c10::nullopt;
   return at::scaled_dot_product_attention(q, k, v, mask, dropout_p, is_causal, sc);
 #else
@@ -65,11 +69,13 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
 
 at::Tensor dropout(const at::Tensor& x, double p, bool train) {
   if (!train || p == 0) return x;
-  if (!x.is_cpu() || p >= 1) return at::dropout(x, p, true);
+  const auto dt = x.scalar_type();
+  // the float mask serves fp32 and the half types; f64 keeps a double draw, other dtypes libtorch's checks
+  if (!x.is_cpu() || p >= 1 || (dt != at::kFloat && dt != at::kBFloat16 && dt != at::kHalf)) return at::dropout(x, p, true);
   // float noise whatever x's dtype: a bf16 uniform_ would resolve p to 2^-8
   at::Tensor keep = at::empty(x.sizes(), x.options().dtype(at::kFloat).requires_grad(false)).uniform_(0, 1);
   keep.ge_(p).mul_(1.0 / (1.0 - p));  // 0 or 1/(1-p)
-  return x * (x.scalar_type() == at::kFloat ? keep : keep.to(x.scalar_type()));
+  return x * (dt == at::kFloat ? keep : keep.to(dt));
 }
 
 bool has_feature(const std::string& name) {

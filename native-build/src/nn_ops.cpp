@@ -35,7 +35,7 @@ xft_tensor* xft_gelu(const xft_tensor* x, int approximate) {
 
 xft_tensor* xft_dropout(const xft_tensor* x, double p, int train) {
   return tensor_call([&] {
-    if (p < 0 || p > 1) throw std::invalid_argument("dropout probability must be in [0, 1], got " + std::to_string(p));
+    if (!(p >= 0 && p <= 1)) throw std::invalid_argument("dropout probability must be in [0, 1], got " + std::to_string(p));
     return compat::dropout(get(x), p, train != 0);
   });
 }

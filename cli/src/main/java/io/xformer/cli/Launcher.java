@@ -69,7 +69,7 @@ final class Launcher {
         for (String o : options) {
             if (o.startsWith("-XX:AOTMode=") || o.startsWith("-XX:AOTConfiguration=") || o.startsWith("-XX:AOTCacheOutput=")
                     || o.equals("-XX:+AutoCreateSharedArchive") || o.startsWith("-XX:SharedArchiveFile=")
-                    || o.startsWith("-XX:ArchiveClassesAtExit=")) continue;
+                    || o.startsWith("-XX:ArchiveClassesAtExit=") || o.startsWith("-Dxformer.aot.ok=")) continue;
             out.add(o);
         }
         return out;

@@ -26,7 +26,23 @@ public final class Main {
             CommandLine.HelpCommand.class);
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        int code = run(args);
+        if (code == 0) markStartUpRecordUsable();
+        System.exit(code);
+    }
+
+    /**
+     * ./xformer's start-up cache is assembled from a recording run's class list only when that
+     * run succeeded (a usage error records a fraction of the classes): the mark says so.
+     */
+    private static void markStartUpRecordUsable() {
+        String mark = System.getProperty("xformer.aot.ok");
+        if (mark == null || mark.isBlank()) return;
+        try {
+            java.nio.file.Files.writeString(java.nio.file.Path.of(mark), "");
+        } catch (IOException | RuntimeException ignored) {
+            // no cache next time; nothing else depends on it
+        }
     }
 
     /**

@@ -67,7 +67,8 @@ final class PyTorchReference {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         var env = pb.environment();
         env.put("OMP_NUM_THREADS", "" + budget.intraOp());
-        if (budget.blas() > 0) env.put("OPENBLAS_NUM_THREADS", "" + budget.blas());
+        // the JVM's BLAS count, or its libtorch count when that BLAS is not OpenBLAS (a Python torch may use it)
+        env.put("OPENBLAS_NUM_THREADS", "" + (budget.blas() > 0 ? budget.blas() : budget.intraOp()));
         if (!budget.waitPolicy().equals("default")) env.put("OMP_WAIT_POLICY", budget.waitPolicy());
         env.putIfAbsent("OPENBLAS_THREAD_TIMEOUT", "4");
         Process p = pb.start();

@@ -71,7 +71,8 @@ class LauncherTest {
 
     @Test
     void workersReadTheStartUpCacheButNeverWriteIt() {
-        List<String> first = List.of("-XX:AOTMode=record", "-XX:AOTConfiguration=/r/cds/train.7.aotconf", "-XX:+DisplayVMOutputToStderr",
+        List<String> first = List.of("-XX:AOTMode=record", "-XX:AOTConfiguration=/r/cds/train.7.aotconf",
+                "-Dxformer.aot.ok=/r/cds/train.7.aotconf.ok", "-XX:+DisplayVMOutputToStderr",
                 "--enable-native-access=ALL-UNNAMED", "-XX:+AutoCreateSharedArchive", "-XX:SharedArchiveFile=/r/cds/train.jsa", "-Dxft.library=/r/libxft.so");
         assertEquals(List.of("-XX:+DisplayVMOutputToStderr", "--enable-native-access=ALL-UNNAMED", "-Dxft.library=/r/libxft.so"),
                 Launcher.childJvmOptions(first));

@@ -72,6 +72,7 @@ public final class QFormer extends Module {
                 if (kvRows != null) {
                     kp = kp.indexSelect(0, kvRows); // (B, S, D)
                     vp = vp.indexSelect(0, kvRows);
+                    if (mask != null && mask.size(0) > 1) mask = mask.indexSelect(0, kvRows); // a per-memory mask follows its rows
                 }
                 Tensor q = Heads.split(query.forward(x), heads), k = Heads.split(kp, heads),
                         v = Heads.split(vp, heads); // q (B, H, T, D/H); k, v (B, H, S, D/H)
