@@ -57,13 +57,33 @@ final class EvalCommand {
         }
 
         void report(TaskOutput o) throws Exception {
-            if (json) {
-                System.out.println(Files.readString(o.scoresFile()));
-                return;
-            }
-            System.out.println(o.task() + " (" + model.model + "), scores in " + o.scoresFile());
-            Tables.print(o.metrics());
+            printScores(o, model.model, json);
         }
+
+        /** Loads the model, runs one task on it with a progress bar, prints its scores. */
+        int run(Stage1Task task) throws Exception {
+            Progress p = CliProgress.forTerminal();
+            try (Stage1Model m = load(model.model)) {
+                TaskOutput out = task.run(m, p);
+                CliProgress.done(p);
+                report(out);
+            }
+            return 0;
+        }
+    }
+
+    interface Stage1Task {
+        TaskOutput run(Stage1Model m, Progress p) throws Exception;
+    }
+
+    /** A task's scores.json as is (json), or a line naming the task and model and a table. */
+    static void printScores(TaskOutput o, Path model, boolean json) throws Exception {
+        if (json) {
+            System.out.println(Files.readString(o.scoresFile()));
+            return;
+        }
+        System.out.println(o.task() + " (" + model + "), scores in " + o.scoresFile());
+        Tables.print(o.metrics());
     }
 
     static Path imagesRoot(Path images, Path data) {
@@ -80,13 +100,7 @@ final class EvalCommand {
 
         @Override
         public Integer call() throws Exception {
-            Progress p = CliProgress.forTerminal();
-            try (Stage1Model m = o.load(o.model.model)) {
-                TaskOutput out = RetrievalTask.run(m, RetrievalTask.Data.read(data, imagesRoot(images, data)), kTest, o.out, p);
-                CliProgress.done(p);
-                o.report(out);
-            }
-            return 0;
+            return o.run((m, p) -> RetrievalTask.run(m, RetrievalTask.Data.read(data, imagesRoot(images, data)), kTest, o.out, p));
         }
     }
 
@@ -100,13 +114,7 @@ final class EvalCommand {
 
         @Override
         public Integer call() throws Exception {
-            Progress p = CliProgress.forTerminal();
-            try (Stage1Model m = o.load(o.model.model)) {
-                TaskOutput out = SugarCrepeTask.run(m, data, images, o.out, p);
-                CliProgress.done(p);
-                o.report(out);
-            }
-            return 0;
+            return o.run((m, p) -> SugarCrepeTask.run(m, data, images, o.out, p));
         }
     }
 
@@ -119,13 +127,7 @@ final class EvalCommand {
 
         @Override
         public Integer call() throws Exception {
-            Progress p = CliProgress.forTerminal();
-            try (Stage1Model m = o.load(o.model.model)) {
-                TaskOutput out = ClassifyTask.run(m, data, prompt, o.out, p);
-                CliProgress.done(p);
-                o.report(out);
-            }
-            return 0;
+            return o.run((m, p) -> ClassifyTask.run(m, data, prompt, o.out, p));
         }
     }
 

@@ -11,7 +11,6 @@ import io.xformer.eval.VisualLmAnswerer;
 import io.xformer.eval.VqaTask;
 import io.xformer.models.VisualLm;
 import io.xformer.nn.Scope;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -60,11 +59,7 @@ final class EvalGenerationCommands {
                 o = task.apply(new VisualLmAnswerer(session.lm(), settings), p);
             }
             CliProgress.done(p);
-            if (lm.json) System.out.println(Files.readString(o.scoresFile()));
-            else {
-                System.out.println(o.task() + " (" + lm.model.model + "), scores in " + o.scoresFile());
-                Tables.print(o.metrics());
-            }
+            EvalCommand.printScores(o, lm.model.model, lm.json);
             return 0;
         }
     }
